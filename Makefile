@@ -1,0 +1,76 @@
+# Mitan — make run | make test | make bench | make format
+# SANITIZER=address,undefined builds (and tests) with the sanitizers, in build/san.
+
+CC ?= cc
+SANITIZER ?=
+PKGS := libpq jansson libcurl openssl libqrencode
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O2 $(WARN) -fstack-protector-strong -MMD -MP \
+	-Icore -Idispatch -Iagent-api -Ischeduler -Icmd $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS := -lcivetweb $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmagic -lpthread -lm
+ifneq ($(SANITIZER),)
+CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZER)
+OUT := build/san
+else
+OUT := build/rel
+endif
+
+CORE_SRC := $(wildcard core/*.c)
+DOMAIN_SRC := $(filter-out dispatch/vrptw.c dispatch/solomon.c,$(wildcard dispatch/*.c agent-api/*.c scheduler/*.c))
+CMD_SRC := $(wildcard cmd/*.c)
+LIB_OBJ := $(patsubst %.c,$(OUT)/%.o,$(CORE_SRC) $(DOMAIN_SRC))
+CMD_OBJ := $(patsubst %.c,$(OUT)/%.o,$(CMD_SRC))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(filter-out tests/unit/test_vrptw.c,$(wildcard tests/unit/test_*.c)))
+
+.PHONY: all build deps test-deps run test unit bench bench-booking format clean
+all: build
+
+build: bin/mitan $(UNIT_TESTS)
+
+# bin/mitan is always the binary of the last build flavour (plain or sanitizer).
+bin/mitan: $(OUT)/mitan
+	@mkdir -p bin
+	@cp $< $@.tmp && mv $@.tmp $@
+
+$(OUT)/mitan: $(CMD_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+deps:
+	@ops/install-deps.sh
+
+test-deps:
+	@ops/install-deps.sh --test
+
+# deps -> build -> embedded cluster -> migrate -> seed --demo -> serve (Ctrl-C stops)
+run: deps
+	@$(MAKE) --no-print-directory build
+	@ops/run.sh
+
+# deps -> build with -Werror -> throwaway cluster -> unit, integration, browser tests
+test: test-deps
+	@$(MAKE) --no-print-directory build
+	@SANITIZER=$(SANITIZER) OUT=$(OUT) tests/run.sh
+
+bench: bench-booking
+
+bench-booking: deps
+	@$(MAKE) --no-print-directory build
+	@tests/bench/booking.sh
+
+format:
+	clang-format -i $(CORE_SRC) $(DOMAIN_SRC) $(CMD_SRC) $(wildcard core/*.h dispatch/*.h agent-api/*.h scheduler/*.h cmd/*.h tests/unit/*.c)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,20 @@
+/* clock: the one source of "now". Real time, shifted by an offset that MITAN_NOW (dev and
+ * test only) or the test clock endpoint sets; time goes on from there. SQL never calls
+ * now(): handlers pass this clock's time as a parameter. */
+#ifndef MITAN_CLOCK_H
+#define MITAN_CLOCK_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+int64_t clock_now_us(void);           /* microseconds since the epoch */
+/* Makes clock_now_us() continue from the instant `rfc3339`. 0 on success. */
+int clock_set(const char *rfc3339);
+/* Parses an RFC 3339 timestamp with a Z or ±hh:mm offset into microseconds. 0 on success. */
+int clock_parse_rfc3339(const char *s, int64_t *us);
+/* Formats microseconds as RFC 3339 UTC with microseconds, for SQL parameters. */
+void clock_format(int64_t us, char *out, size_t outlen);
+/* The current time formatted by clock_format. */
+void clock_now_text(char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,204 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct config cfg;
+
+enum config_type { CONFIG_STR, CONFIG_INT };
+
+struct config_entry {
+	const char *name;
+	enum config_type type;
+	size_t offset;
+	const char *def;
+	long min, max;
+	const char *choices; /* "a|b|c" for strings, or NULL */
+	const char *help;
+};
+
+#define STR(field, def, choices, help) \
+	{ #field, CONFIG_STR, offsetof(struct config, field), def, 0, 0, choices, help }
+#define INT(field, def, min, max, help) \
+	{ #field, CONFIG_INT, offsetof(struct config, field), #def, min, max, NULL, help }
+
+static const struct config_entry config_table[] = {
+	STR(env, "prod", "prod|dev|test", "deployment kind; dev and test allow MITAN_NOW"),
+	STR(data, "./var", NULL, "data directory (embedded database, uploads, demo accounts)"),
+	STR(database_url, "", NULL, "libpq connection string; empty = the embedded cluster under data"),
+	STR(listen, "127.0.0.1", NULL, "address the HTTP server binds (IPv4)"),
+	INT(port, 8080, 1, 65535, "HTTP port"),
+	INT(threads, 96, 2, 1024, "HTTP worker threads, each with its own database connection"),
+	STR(log_level, "info", "debug|info|warn|error", "lowest level logged"),
+	STR(public_url, "", NULL, "public base URL for tracking links; empty = http://listen:port"),
+	STR(web_root, "web", NULL, "directory of the static front ends"),
+	STR(sms_driver, "log", "log|http", "log keeps messages for /api/v1/dev/sms; http posts to a gateway"),
+	STR(now, "", NULL, "injectable clock start (RFC 3339), honoured only when env is dev or test"),
+	INT(trust_proxy, 0, 0, 1, "take the client address from X-Forwarded-For (behind nginx)"),
+	INT(session_hours_staff, 12, 1, 720, "lifetime of staff and agent sessions"),
+	INT(session_days_resident, 30, 1, 365, "lifetime of resident sessions"),
+	INT(otp_ttl_seconds, 600, 60, 600, "OTP lifetime (at most 10 minutes)"),
+	INT(otp_max_attempts, 5, 1, 5, "wrong codes allowed per OTP"),
+	INT(otp_per_phone_per_hour, 5, 1, 100, "OTP sends per phone per hour"),
+	INT(otp_per_addr_per_hour, 30, 1, 100000, "OTP sends per client address per hour"),
+	INT(booking_lead_minutes, 60, 0, 10080, "a window can be booked until this long before it starts"),
+	INT(booking_days_ahead, 14, 1, 90, "how far ahead windows are offered"),
+	INT(max_body, 65536, 1024, 1048576, "default limit of a request body in bytes"),
+	INT(db_statement_timeout_ms, 10000, 100, 600000, "statement timeout of server connections"),
+};
+
+#define CONFIG_COUNT (sizeof config_table / sizeof config_table[0])
+
+static int config_choice_ok(const char *choices, const char *v)
+{
+	size_t n = strlen(v);
+	const char *p = choices;
+	while (p && *p) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, v, n) == 0)
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+static int config_set(const struct config_entry *e, const char *value, const char *origin, char *err,
+		      size_t errlen)
+{
+	char *base = (char *)&cfg + e->offset;
+	if (e->type == CONFIG_INT) {
+		long v;
+		if (parse_long(value, e->min, e->max, &v) != 0) {
+			snprintf(err, errlen, "%s: %s must be a whole number from %ld to %ld, got \"%s\"", origin,
+				 e->name, e->min, e->max, value);
+			return -1;
+		}
+		*(long *)(void *)base = v;
+		return 0;
+	}
+	if (e->choices && !config_choice_ok(e->choices, value)) {
+		snprintf(err, errlen, "%s: %s must be one of %s, got \"%s\"", origin, e->name, e->choices, value);
+		return -1;
+	}
+	char **slot = (char **)(void *)base;
+	free(*slot);
+	*slot = xstrdup(value);
+	return 0;
+}
+
+static const struct config_entry *config_find(const char *name)
+{
+	for (size_t i = 0; i < CONFIG_COUNT; i++)
+		if (strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+static char *config_trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	char *end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static int config_read_file(const char *file, char *err, size_t errlen)
+{
+	char line[1024];
+	char origin[300];
+	int lineno = 0, rc = -1;
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		snprintf(err, errlen, "cannot open config file %s", file);
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		char *s = config_trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		snprintf(origin, sizeof origin, "%s:%d", file, lineno);
+		if (!eq) {
+			snprintf(err, errlen, "%s: expected name = value", origin);
+			goto out;
+		}
+		*eq = '\0';
+		const struct config_entry *e = config_find(config_trim(s));
+		if (!e) {
+			snprintf(err, errlen, "%s: unknown setting \"%s\"", origin, config_trim(s));
+			goto out;
+		}
+		if (config_set(e, config_trim(eq + 1), origin, err, errlen) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int config_load(const char *file, char *err, size_t errlen)
+{
+	char envname[64];
+	for (size_t i = 0; i < CONFIG_COUNT; i++)
+		if (config_set(&config_table[i], config_table[i].def, "default", err, errlen) != 0)
+			return -1;
+	if (file && config_read_file(file, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < CONFIG_COUNT; i++) {
+		const struct config_entry *e = &config_table[i];
+		size_t j = 0;
+		j += (size_t)snprintf(envname, sizeof envname, "MITAN_");
+		for (const char *p = e->name; *p && j + 1 < sizeof envname; p++)
+			envname[j++] = (char)toupper((unsigned char)*p);
+		envname[j] = '\0';
+		const char *v = getenv(envname);
+		if (v && config_set(e, v, envname, err, errlen) != 0)
+			return -1;
+	}
+	if (cfg.now[0] && !config_is_dev()) {
+		snprintf(err, errlen, "MITAN_NOW is honoured only when MITAN_ENV is dev or test");
+		return -1;
+	}
+	if (!cfg.public_url[0]) {
+		char url[128];
+		snprintf(url, sizeof url, "http://%s:%ld", cfg.listen, cfg.port);
+		free(cfg.public_url);
+		cfg.public_url = xstrdup(url);
+	}
+	return 0;
+}
+
+void config_free(void)
+{
+	for (size_t i = 0; i < CONFIG_COUNT; i++) {
+		if (config_table[i].type == CONFIG_STR) {
+			char **slot = (char **)(void *)((char *)&cfg + config_table[i].offset);
+			free(*slot);
+			*slot = NULL;
+		}
+	}
+}
+
+void config_usage(void)
+{
+	fprintf(stderr, "Settings (environment MITAN_<NAME>, or name = value in --config FILE):\n");
+	for (size_t i = 0; i < CONFIG_COUNT; i++) {
+		const struct config_entry *e = &config_table[i];
+		fprintf(stderr, "  %-26s %s (default \"%s\")\n", e->name, e->help, e->def);
+	}
+}
+
+int config_is_dev(void)
+{
+	return strcmp(cfg.env, "dev") == 0 || strcmp(cfg.env, "test") == 0;
+}

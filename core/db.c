@@ -1,0 +1,294 @@
+#include "db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+struct db_thread {
+	PGconn *conn;
+	const char **prepared; /* SQL texts prepared on this connection, by address */
+	size_t nprepared, capprepared;
+	char sqlstate[6];
+	char constraint[64];
+};
+
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+static char *db_conninfo;
+
+static void db_thread_free(void *p)
+{
+	struct db_thread *t = p;
+	if (!t)
+		return;
+	if (t->conn)
+		PQfinish(t->conn);
+	free(t->prepared);
+	free(t);
+}
+
+static void db_make_key(void)
+{
+	pthread_key_create(&db_key, db_thread_free);
+}
+
+static struct db_thread *db_self(void)
+{
+	pthread_once(&db_key_once, db_make_key);
+	struct db_thread *t = pthread_getspecific(db_key);
+	if (!t) {
+		t = xcalloc(1, sizeof *t);
+		pthread_setspecific(db_key, t);
+	}
+	return t;
+}
+
+int db_init(char *err, size_t errlen)
+{
+	char path[1024], line[1024];
+	FILE *f;
+
+	free(db_conninfo);
+	db_conninfo = NULL;
+	if (cfg.database_url[0]) {
+		db_conninfo = xstrdup(cfg.database_url);
+		return 0;
+	}
+	snprintf(path, sizeof path, "%s/pg/conninfo", cfg.data);
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen,
+			 "no database: %s is missing. Start the embedded cluster with `ops/pg.sh start` "
+			 "(MITAN_DATA=%s) or set MITAN_DATABASE_URL",
+			 path, cfg.data);
+		return -1;
+	}
+	if (!fgets(line, sizeof line, f)) {
+		fclose(f);
+		snprintf(err, errlen, "%s is empty", path);
+		return -1;
+	}
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	db_conninfo = xstrdup(line);
+	return 0;
+}
+
+void db_shutdown(void)
+{
+	db_thread_free(pthread_getspecific(db_key));
+	pthread_setspecific(db_key, NULL);
+	free(db_conninfo);
+	db_conninfo = NULL;
+}
+
+static void db_forget(struct db_thread *t)
+{
+	if (t->conn)
+		PQfinish(t->conn);
+	t->conn = NULL;
+	t->nprepared = 0;
+}
+
+static PGconn *db_connect(struct db_thread *t)
+{
+	static const char setup[] = "SELECT set_config('statement_timeout', $1, false), "
+				    "set_config('TimeZone', 'UTC', false)";
+	char timeout[32];
+	const char *params[1] = { timeout };
+	PGresult *res;
+
+	if (t->conn && PQstatus(t->conn) == CONNECTION_OK)
+		return t->conn;
+	db_forget(t);
+	if (!db_conninfo)
+		return NULL;
+	t->conn = PQconnectdb(db_conninfo);
+	if (PQstatus(t->conn) != CONNECTION_OK) {
+		log_error("db: cannot connect: %s", PQerrorMessage(t->conn));
+		db_forget(t);
+		return NULL;
+	}
+	snprintf(timeout, sizeof timeout, "%ld", cfg.db_statement_timeout_ms);
+	res = PQexecParams(t->conn, setup, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_error("db: session setup failed: %s", PQerrorMessage(t->conn));
+		PQclear(res);
+		db_forget(t);
+		return NULL;
+	}
+	PQclear(res);
+	return t->conn;
+}
+
+static enum db_status db_classify(struct db_thread *t, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *cons = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+
+	snprintf(t->sqlstate, sizeof t->sqlstate, "%s", state ? state : "");
+	snprintf(t->constraint, sizeof t->constraint, "%s", cons ? cons : "");
+	if (!t->conn || PQstatus(t->conn) != CONNECTION_OK)
+		return DB_DOWN;
+	if (!state)
+		return DB_FAILED;
+	if (strcmp(state, "23505") == 0)
+		return DB_UNIQUE;
+	if (strncmp(state, "23", 2) == 0)
+		return DB_CONSTRAINT;
+	if (strncmp(state, "22", 2) == 0)
+		return DB_BAD_INPUT;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+		return DB_RETRY;
+	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)
+		return DB_DOWN;
+	return DB_FAILED;
+}
+
+/* Index of sql among the statements prepared on this connection, preparing it if new. */
+static int db_prepare(struct db_thread *t, const char *sql, int nparams, char *name, size_t namelen,
+		      enum db_status *status)
+{
+	size_t i;
+	for (i = 0; i < t->nprepared; i++)
+		if (t->prepared[i] == sql)
+			break;
+	snprintf(name, namelen, "m%zu", i);
+	if (i < t->nprepared)
+		return 0;
+	PGresult *res = PQprepare(t->conn, name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*status = db_classify(t, res);
+		log_error("db: prepare failed (%s): %s", t->sqlstate, PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	if (t->nprepared == t->capprepared) {
+		t->capprepared = t->capprepared ? t->capprepared * 2 : 32;
+		t->prepared = xrealloc(t->prepared, t->capprepared * sizeof *t->prepared);
+	}
+	t->prepared[t->nprepared++] = sql;
+	return 0;
+}
+
+PGresult *db_exec(const char *sql, int nparams, const char *const *params, enum db_status *status)
+{
+	struct db_thread *t = db_self();
+	char name[32];
+	PGresult *res;
+
+	*status = DB_DOWN;
+	t->sqlstate[0] = t->constraint[0] = '\0';
+	if (!db_connect(t))
+		return NULL;
+	if (db_prepare(t, sql, nparams, name, sizeof name, status) != 0)
+		return NULL;
+	res = PQexecPrepared(t->conn, name, nparams, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*status = DB_OK;
+		return res;
+	}
+	*status = db_classify(t, res);
+	if (*status == DB_FAILED || *status == DB_DOWN)
+		log_error("db: %s: %s", t->sqlstate[0] ? t->sqlstate : "-", PQresultErrorMessage(res));
+	else
+		log_debug("db: %s: %s", t->sqlstate, PQresultErrorMessage(res));
+	PQclear(res);
+	return NULL;
+}
+
+enum db_status db_run(const char *sql, int nparams, const char *const *params)
+{
+	enum db_status st;
+	PQclear(db_exec(sql, nparams, params, &st));
+	return st;
+}
+
+enum db_status db_script(const char *script)
+{
+	struct db_thread *t = db_self();
+	enum db_status st = DB_DOWN;
+	if (!db_connect(t))
+		return st;
+	/* Simple-query protocol: the only way to run a file of many statements. The text is
+	 * one of our own migration or seed files, never request data. */
+	PGresult *res = PQexec(t->conn, script);
+	ExecStatusType rs = PQresultStatus(res);
+	if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK || rs == PGRES_EMPTY_QUERY) {
+		st = DB_OK;
+	} else {
+		st = db_classify(t, res);
+		log_error("db: script failed: %s", PQresultErrorMessage(res));
+	}
+	PQclear(res);
+	return st;
+}
+
+enum db_status db_begin(void)
+{
+	static const char sql[] = "BEGIN";
+	return db_run(sql, 0, NULL);
+}
+
+enum db_status db_commit(void)
+{
+	static const char sql[] = "COMMIT";
+	return db_run(sql, 0, NULL);
+}
+
+void db_rollback(void)
+{
+	static const char sql[] = "ROLLBACK";
+	struct db_thread *t = db_self();
+	if (t->conn && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+		db_run(sql, 0, NULL);
+}
+
+void db_release(void)
+{
+	struct db_thread *t = db_self();
+	if (!t->conn)
+		return;
+	if (PQstatus(t->conn) != CONNECTION_OK) {
+		db_forget(t);
+		return;
+	}
+	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+		db_rollback();
+}
+
+int db_ping(void)
+{
+	static const char sql[] = "SELECT 1";
+	return db_run(sql, 0, NULL) == DB_OK ? 0 : -1;
+}
+
+const char *db_last_sqlstate(void)
+{
+	return db_self()->sqlstate;
+}
+
+const char *db_last_constraint(void)
+{
+	return db_self()->constraint;
+}
+
+const char *db_get(const PGresult *res, int row, int col)
+{
+	if (!res || row >= PQntuples(res) || col >= PQnfields(res) || PQgetisnull(res, row, col))
+		return NULL;
+	return PQgetvalue(res, row, col);
+}
+
+long long db_get_ll(const PGresult *res, int row, int col)
+{
+	const char *v = db_get(res, row, col);
+	return v ? strtoll(v, NULL, 10) : 0;
+}

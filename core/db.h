@@ -1,0 +1,47 @@
+/* db: the one way to PostgreSQL. One connection per thread, made lazily and reset when
+ * broken; every statement is parameterised ($n) and prepared once per connection, keyed by
+ * the address of its static SQL text. */
+#ifndef MITAN_DB_H
+#define MITAN_DB_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+/* Outcome of a statement, from its SQLSTATE. */
+enum db_status {
+	DB_OK = 0,
+	DB_UNIQUE,      /* 23505: duplicate */
+	DB_CONSTRAINT,  /* 23xxx other than 23505: a rule of the data refused the change */
+	DB_BAD_INPUT,   /* 22xxx: a value the database could not take */
+	DB_RETRY,       /* 40001, 40P01: serialization failure or deadlock; try again */
+	DB_DOWN,        /* no connection */
+	DB_FAILED,      /* anything else: a bug or an operational fault */
+};
+
+/* The conninfo used by every connection: MITAN_DATABASE_URL, or the embedded cluster's. */
+int db_init(char *err, size_t errlen);
+void db_shutdown(void);
+
+/* Runs a statement with text parameters (NULL = SQL NULL). Returns the result (caller
+ * PQclear()s it, NULL on failure) and sets *status. `sql` must be static storage. */
+PGresult *db_exec(const char *sql, int nparams, const char *const *params, enum db_status *status);
+/* Runs a statement whose rows are not needed. */
+enum db_status db_run(const char *sql, int nparams, const char *const *params);
+/* Runs a multi-statement script (migrations and seeds from files we ship). */
+enum db_status db_script(const char *script);
+
+enum db_status db_begin(void);
+enum db_status db_commit(void);
+void db_rollback(void);          /* no-op outside a transaction */
+/* Called after each request or job: rolls back an open transaction, drops a broken link. */
+void db_release(void);
+int db_ping(void);               /* 0 when the database answers */
+/* The last error's SQLSTATE and constraint name of this thread ("" when none). */
+const char *db_last_sqlstate(void);
+const char *db_last_constraint(void);
+
+/* Field access: NULL for SQL NULL. */
+const char *db_get(const PGresult *res, int row, int col);
+long long db_get_ll(const PGresult *res, int row, int col);
+
+#endif

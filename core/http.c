@@ -1,0 +1,549 @@
+#include "http.h"
+
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+static struct mg_context *http_ctx;
+static const struct http_route *http_routes;
+static size_t http_nroutes;
+
+void http_reply_headers(struct http_req *r, int status, const char *content_type, const char *const *headers,
+			const void *data, size_t len)
+{
+	char length[32];
+	if (r->status) {
+		log_error("http: second reply to one request (status %d then %d)", r->status, status);
+		return;
+	}
+	r->status = status;
+	snprintf(length, sizeof length, "%zu", len);
+	mg_response_header_start(r->conn, status);
+	mg_response_header_add(r->conn, "Content-Type", content_type, -1);
+	mg_response_header_add(r->conn, "Content-Length", length, -1);
+	mg_response_header_add(r->conn, "X-Request-Id", r->request_id, -1);
+	mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
+	mg_response_header_add(r->conn, "X-Content-Type-Options", "nosniff", -1);
+	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
+		mg_response_header_add(r->conn, headers[i], headers[i + 1], -1);
+	mg_response_header_send(r->conn);
+	if (len && strcmp(r->method, "HEAD") != 0)
+		mg_write(r->conn, data, len);
+}
+
+void http_reply(struct http_req *r, int status, const char *content_type, const void *data, size_t len)
+{
+	http_reply_headers(r, status, content_type, NULL, data, len);
+}
+
+void http_reply_json(struct http_req *r, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (!text) {
+		json_decref(body);
+		http_error(r, 500, "internal_error", "the reply could not be encoded");
+		return;
+	}
+	http_reply(r, status, "application/json; charset=utf-8", text, strlen(text));
+	free(text);
+	json_decref(body);
+}
+
+static void http_error_v(struct http_req *r, int status, const char *code, const char *field,
+			 const char *const *headers, const char *fmt, va_list ap)
+{
+	char message[512];
+	vsnprintf(message, sizeof message, fmt, ap);
+	json_t *err = json_pack("{s:s, s:s}", "code", code, "message", message);
+	if (field)
+		json_object_set_new(err, "field", json_string(field));
+	json_t *body = json_pack("{s:o}", "error", err);
+	char *text = json_dumps(body, JSON_COMPACT);
+	metrics_error(code);
+	if (status >= 500)
+		log_error("%s %s -> %d %s: %s", r->method, r->path, status, code, message);
+	else
+		log_info("%s %s -> %d %s: %s", r->method, r->path, status, code, message);
+	http_reply_headers(r, status, "application/json; charset=utf-8", headers, text, text ? strlen(text) : 0);
+	free(text);
+	json_decref(body);
+}
+
+void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char seconds[16];
+	snprintf(seconds, sizeof seconds, "%d", r->retry_after > 0 ? r->retry_after : 5);
+	const char *headers[] = { "Retry-After", seconds, NULL };
+	va_start(ap, fmt);
+	http_error_v(r, status, code, NULL, status == 429 || status == 503 ? headers : NULL, fmt, ap);
+	va_end(ap);
+}
+
+static void http_error_with_field(struct http_req *r, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void http_error_with_field(struct http_req *r, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	http_error_v(r, 400, "invalid_field", field, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void http_error_field(struct http_req *r, const char *field, const char *message)
+{
+	http_error_with_field(r, field, "%s: %s", field, message);
+}
+
+void http_error_db(struct http_req *r, enum db_status st)
+{
+	switch (st) {
+	case DB_OK:
+		http_error(r, 500, "internal_error", "unexpected state");
+		break;
+	case DB_DOWN:
+		http_error(r, 503, "unavailable", "the database is unavailable; nothing was changed, try again");
+		break;
+	case DB_UNIQUE:
+		http_error(r, 409, "duplicate", "this already exists");
+		break;
+	case DB_CONSTRAINT:
+		http_error(r, 409, "conflict", "the change conflicts with the current state");
+		break;
+	case DB_BAD_INPUT:
+		http_error(r, 400, "invalid_value", "a value is out of range or malformed");
+		break;
+	case DB_RETRY:
+		http_error(r, 503, "busy", "the server is busy; nothing was changed, try again");
+		break;
+	case DB_FAILED:
+		http_error(r, 500, "internal_error", "an internal error occurred; nothing was changed");
+		break;
+	}
+}
+
+int http_query(struct http_req *r, const char *name, char *out, size_t outlen)
+{
+	if (!r->query)
+		return 0;
+	int n = mg_get_var(r->query, strlen(r->query), name, out, outlen);
+	if (n == -1)
+		return 0;
+	return n < 0 ? -1 : 1;
+}
+
+const char *http_header(struct http_req *r, const char *name)
+{
+	return mg_get_header(r->conn, name);
+}
+
+const char *http_lang(struct http_req *r)
+{
+	char lang[8];
+	return http_query(r, "lang", lang, sizeof lang) == 1 && strcmp(lang, "hi") == 0 ? "hi" : "en";
+}
+
+void http_reply_json_text(struct http_req *r, int status, const char *text)
+{
+	http_reply(r, status, "application/json; charset=utf-8", text, strlen(text));
+}
+
+/* ---- JSON shape checks ---- */
+
+void jv_fail(struct jv *v, const char *where, const char *key, const char *message)
+{
+	if (v->failed)
+		return;
+	v->failed = 1;
+	if (where && *where)
+		snprintf(v->field, sizeof v->field, "%s.%s", where, key);
+	else
+		snprintf(v->field, sizeof v->field, "%s", key);
+	snprintf(v->message, sizeof v->message, "%s", message);
+}
+
+void jv_only(struct jv *v, json_t *obj, const char *where, const char *const *allowed)
+{
+	const char *key;
+	json_t *val;
+	if (v->failed || !obj)
+		return;
+	json_object_foreach(obj, key, val) {
+		size_t i;
+		(void)val;
+		for (i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], key) == 0)
+				break;
+		if (!allowed[i]) {
+			char shown[48];
+			/* Echo only a short, printable prefix of an unknown key. */
+			size_t j = 0;
+			for (; key[j] && j < sizeof shown - 1; j++)
+				shown[j] = (key[j] >= 0x20 && key[j] < 0x7f) ? key[j] : '?';
+			shown[j] = '\0';
+			jv_fail(v, where, shown, "unknown field");
+			return;
+		}
+	}
+}
+
+static json_t *jv_member(struct jv *v, json_t *obj, const char *where, const char *key, int required)
+{
+	json_t *m;
+	if (v->failed)
+		return NULL;
+	m = obj ? json_object_get(obj, key) : NULL;
+	if ((!m || json_is_null(m)) && required)
+		jv_fail(v, where, key, "is required");
+	return m && !json_is_null(m) ? m : NULL;
+}
+
+const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
+		      size_t maxlen)
+{
+	char msg[96];
+	json_t *m = jv_member(v, obj, where, key, required);
+	if (!m)
+		return NULL;
+	if (!json_is_string(m)) {
+		jv_fail(v, where, key, "must be a string");
+		return NULL;
+	}
+	const unsigned char *s = (const unsigned char *)json_string_value(m);
+	size_t chars = 0;
+	for (const unsigned char *p = s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			jv_fail(v, where, key, "must not contain control characters");
+			return NULL;
+		}
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	}
+	if (json_string_length(m) != strlen((const char *)s)) {
+		jv_fail(v, where, key, "must not contain NUL");
+		return NULL;
+	}
+	if (chars < minlen || chars > maxlen) {
+		snprintf(msg, sizeof msg, "must be %zu to %zu characters long", minlen, maxlen);
+		jv_fail(v, where, key, msg);
+		return NULL;
+	}
+	return (const char *)s;
+}
+
+int jv_number(struct jv *v, json_t *obj, const char *where, const char *key, int required, double min, double max,
+	      double *out)
+{
+	char msg[96];
+	json_t *m = jv_member(v, obj, where, key, required);
+	if (!m)
+		return 0;
+	if (!json_is_number(m)) {
+		jv_fail(v, where, key, "must be a number");
+		return 0;
+	}
+	double d = json_number_value(m);
+	if (!(d >= min && d <= max)) {
+		snprintf(msg, sizeof msg, "must be a number from %g to %g", min, max);
+		jv_fail(v, where, key, msg);
+		return 0;
+	}
+	*out = d;
+	return 1;
+}
+
+json_t *jv_object(struct jv *v, json_t *obj, const char *where, const char *key, int required)
+{
+	json_t *m = jv_member(v, obj, where, key, required);
+	if (m && !json_is_object(m)) {
+		jv_fail(v, where, key, "must be an object");
+		return NULL;
+	}
+	return m;
+}
+
+void jv_reply(struct http_req *r, const struct jv *v)
+{
+	http_error_with_field(r, v->field, "%s: %s", v->field, v->message);
+}
+
+/* ---- dispatch ---- */
+
+/* Matches path against pattern; captures {} segments, URL-decoded, into r->params. */
+static int http_match(const char *pattern, const char *path, struct http_req *r)
+{
+	int np = 0;
+	const char *p = pattern, *s = path;
+	while (*p && *s) {
+		if (p[0] == '{') {
+			const char *pend = strchr(p, '}');
+			const char *send = strchr(s, '/');
+			size_t seglen = send ? (size_t)(send - s) : strlen(s);
+			if (!pend || seglen == 0 || seglen > 256 || np >= HTTP_MAX_PARAMS)
+				goto fail;
+			char *val = xmalloc(seglen + 1);
+			int n = mg_url_decode(s, (int)seglen, val, (int)seglen + 1, 0);
+			if (n < 0 || strchr(val, '/') || (size_t)n != strlen(val)) {
+				free(val);
+				goto fail;
+			}
+			r->params[np++] = val;
+			p = pend + 1;
+			s += seglen;
+			continue;
+		}
+		if (*p != *s)
+			goto fail;
+		p++;
+		s++;
+	}
+	if (*p == '\0' && *s == '\0')
+		return 1;
+fail:
+	for (int i = 0; i < np; i++) {
+		free(r->params[i]);
+		r->params[i] = NULL;
+	}
+	return 0;
+}
+
+static void http_client_addr(struct http_req *r, const struct mg_request_info *ri)
+{
+	const char *xff = cfg.trust_proxy ? mg_get_header(r->conn, "X-Forwarded-For") : NULL;
+	if (xff && *xff) {
+		/* nginx appends the peer it saw: the last entry is the one we can trust. */
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ')
+			last++;
+		snprintf(r->client_addr, sizeof r->client_addr, "%.*s", (int)strcspn(last, " "), last);
+	} else {
+		snprintf(r->client_addr, sizeof r->client_addr, "%s", ri->remote_addr);
+	}
+}
+
+static int http_read_body(struct http_req *r, const struct http_route *route, const struct mg_request_info *ri)
+{
+	buf_t body;
+	char chunk[16384];
+	int n;
+
+	if (ri->content_length > 0 && (unsigned long long)ri->content_length > route->max_body) {
+		http_error(r, 413, "body_too_large", "the request body is larger than %zu bytes", route->max_body);
+		return -1;
+	}
+	buf_init(&body, route->max_body);
+	while ((n = mg_read(r->conn, chunk, sizeof chunk)) > 0) {
+		if (buf_append(&body, chunk, (size_t)n) != 0) {
+			buf_free(&body);
+			http_error(r, 413, "body_too_large", "the request body is larger than %zu bytes", route->max_body);
+			return -1;
+		}
+	}
+	if (n < 0) {
+		buf_free(&body);
+		http_error(r, 400, "body_unreadable", "the request body could not be read");
+		return -1;
+	}
+	r->body = body.data;
+	r->body_len = body.len;
+	return 0;
+}
+
+static int http_parse_json(struct http_req *r)
+{
+	json_error_t jerr;
+	const char *ctype = mg_get_header(r->conn, "Content-Type");
+	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0) {
+		http_error(r, 415, "unsupported_media_type", "send the body as application/json");
+		return -1;
+	}
+	if (!r->body || r->body_len == 0) {
+		http_error(r, 400, "invalid_json", "the request body is empty; a JSON object is expected");
+		return -1;
+	}
+	r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!r->json) {
+		http_error(r, 400, "invalid_json", "the body is not valid JSON: %s (at byte %d)", jerr.text,
+			   jerr.position);
+		return -1;
+	}
+	if (!json_is_object(r->json)) {
+		http_error(r, 400, "invalid_json", "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+static int http_authenticate(struct http_req *r, const struct http_route *route)
+{
+	const char *h = mg_get_header(r->conn, "Authorization");
+	int found = 0;
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
+		if (route->flags & HTTP_OPTIONAL_AUTH)
+			return 0;
+		http_error(r, 401, "unauthenticated", "sign in first: send Authorization: Bearer <token>");
+		return -1;
+	}
+	const char *token = h + 7;
+	if (strlen(token) != 43) {
+		http_error(r, 401, "unauthenticated", "the token is not valid");
+		return -1;
+	}
+	enum db_status st = auth_session_lookup(token, &r->auth, &found);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		return -1;
+	}
+	if (!found) {
+		http_error(r, 401, "unauthenticated", "the token is not valid or has expired; sign in again");
+		return -1;
+	}
+	if (route->roles && !(route->roles & r->auth.role)) {
+		http_error(r, 403, "forbidden", "this needs another role than %s", auth_role_name(r->auth.role));
+		return -1;
+	}
+	return 0;
+}
+
+static int http_has_body(const char *method)
+{
+	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
+}
+
+static int http_handle(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct http_req r;
+	const struct http_route *route = NULL;
+	int method_mismatch = 0;
+	unsigned char rid[8];
+
+	(void)cbdata;
+	memset(&r, 0, sizeof r);
+	r.conn = conn;
+	r.method = ri->request_method;
+	r.path = ri->local_uri;
+	r.query = ri->query_string;
+	r.started_us = clock_now_us();
+	crypto_random(rid, sizeof rid);
+	crypto_hex(rid, sizeof rid, r.request_id);
+	log_set_request_id(r.request_id);
+	http_client_addr(&r, ri);
+
+	for (size_t i = 0; i < http_nroutes; i++) {
+		if (!http_match(http_routes[i].pattern, r.path, &r))
+			continue;
+		if (strcmp(http_routes[i].method, r.method) == 0 ||
+		    (strcmp(http_routes[i].method, "GET") == 0 && strcmp(r.method, "HEAD") == 0)) {
+			route = &http_routes[i];
+			break;
+		}
+		method_mismatch = 1;
+		for (int k = 0; k < HTTP_MAX_PARAMS; k++) {
+			free(r.params[k]);
+			r.params[k] = NULL;
+		}
+	}
+	if (!route) {
+		if (method_mismatch)
+			http_error(&r, 405, "method_not_allowed", "%s is not allowed on %s", r.method, r.path);
+		else
+			http_error(&r, 404, "not_found", "no such resource");
+		goto out;
+	}
+	if (http_has_body(r.method)) {
+		if (route->max_body == 0) {
+			if (ri->content_length > 0) {
+				http_error(&r, 413, "body_too_large", "this request takes no body");
+				goto out;
+			}
+		} else if (http_read_body(&r, route, ri) != 0) {
+			goto out;
+		}
+	}
+	if (((route->flags & HTTP_JSON) || ((route->flags & HTTP_JSON_OPTIONAL) && r.body_len > 0)) &&
+	    http_parse_json(&r) != 0)
+		goto out;
+	if ((route->roles || (route->flags & HTTP_OPTIONAL_AUTH)) && http_authenticate(&r, route) != 0)
+		goto out;
+	route->handler(&r);
+	if (!r.status)
+		http_error(&r, 500, "internal_error", "the handler sent no reply");
+out:
+	db_release();
+	metrics_request(r.status, clock_now_us() - r.started_us);
+	log_debug("%s %s %d %lldus", r.method, r.path, r.status, (long long)(clock_now_us() - r.started_us));
+	json_decref(r.json);
+	free(r.body);
+	for (int k = 0; k < HTTP_MAX_PARAMS; k++)
+		free(r.params[k]);
+	log_set_request_id(NULL);
+	return r.status ? r.status : 500;
+}
+
+static int http_log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	log_warn("civetweb: %s", message);
+	return 1;
+}
+
+int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err,
+	       size_t errlen)
+{
+	char ports[80], threads[16];
+	struct mg_callbacks callbacks;
+
+	http_routes = routes;
+	http_nroutes = nroutes;
+	snprintf(ports, sizeof ports, "%s:%ld", cfg.listen, cfg.port);
+	snprintf(threads, sizeof threads, "%ld", cfg.threads);
+	const char *options[] = {
+		"listening_ports", ports,
+		"num_threads", threads,
+		"tcp_nodelay", "1", /* without it each reply stalls ~40 ms */
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", "15000",
+		"request_timeout_ms", "30000",
+		"document_root", cfg.web_root,
+		"enable_directory_listing", "no",
+		"index_files", "index.html",
+		"static_file_max_age", "300",
+		"additional_header", "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer",
+		NULL,
+	};
+	memset(&callbacks, 0, sizeof callbacks);
+	callbacks.log_message = http_log_message;
+	mg_init_library(0);
+	http_ctx = mg_start(&callbacks, NULL, options);
+	if (!http_ctx) {
+		snprintf(err, errlen,
+			 "cannot listen on %s (is the port in use? set MITAN_PORT), or web root \"%s\" is missing",
+			 ports, cfg.web_root);
+		mg_exit_library();
+		return -1;
+	}
+	for (size_t i = 0; prefixes[i]; i++)
+		mg_set_request_handler(http_ctx, prefixes[i], http_handle, NULL);
+	return 0;
+}
+
+void http_stop(void)
+{
+	if (http_ctx) {
+		mg_stop(http_ctx);
+		mg_exit_library();
+		http_ctx = NULL;
+	}
+}

@@ -1,0 +1,99 @@
+/* http: civetweb glue. One route table; the dispatcher reads the body (bounded), parses
+ * strict JSON, authenticates and only then calls the handler. Every reply goes out through
+ * http_reply*, every error through http_error, which also logs and counts it. */
+#ifndef MITAN_HTTP_H
+#define MITAN_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "db.h"
+
+#define HTTP_MAX_PARAMS 4
+
+struct mg_connection;
+
+struct http_req {
+	struct mg_connection *conn;
+	const char *method;
+	const char *path;
+	const char *query;                 /* NULL when none */
+	char *params[HTTP_MAX_PARAMS];     /* decoded {} segments of the pattern */
+	char *body;                        /* NUL-terminated, NULL when none */
+	size_t body_len;
+	json_t *json;                      /* the parsed body of JSON routes */
+	struct auth auth;
+	char request_id[20];
+	char client_addr[48];
+	int status;                        /* set by the reply */
+	int retry_after;                   /* seconds, sent with 429 and 503 */
+	int64_t started_us;
+};
+
+typedef void (*http_handler_fn)(struct http_req *r);
+
+enum http_route_flags {
+	HTTP_JSON = 1 << 0,     /* the body must be a JSON object */
+	HTTP_OPTIONAL_AUTH = 1 << 1, /* authenticate when a token is given, anonymous otherwise */
+	HTTP_JSON_OPTIONAL = 1 << 2, /* a JSON object body may be sent, or none */
+};
+
+struct http_route {
+	const char *method;
+	const char *pattern;     /* "/api/v1/bookings/{}": {} matches one segment */
+	http_handler_fn handler;
+	int roles;               /* enum auth_role bits allowed; 0 = anyone */
+	size_t max_body;         /* 0 = no body allowed */
+	int flags;
+};
+
+/* Starts the server on cfg.listen:cfg.port with the given table (kept, not copied). The
+ * URL prefixes in `prefixes` (NULL-terminated) go to the table; the rest is static files. */
+int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err,
+	       size_t errlen);
+void http_stop(void);
+
+/* Replies. Each sends exactly one response; the handler returns right after. */
+void http_reply_json(struct http_req *r, int status, json_t *body); /* steals body */
+void http_reply(struct http_req *r, int status, const char *content_type, const void *data, size_t len);
+void http_reply_headers(struct http_req *r, int status, const char *content_type, const char *const *headers,
+			const void *data, size_t len);
+void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* 400 naming the field. */
+void http_error_field(struct http_req *r, const char *field, const char *message);
+/* The reply for a failed database call: 503, 409, 400 or 500. */
+void http_error_db(struct http_req *r, enum db_status st);
+
+/* Query parameter `name` into out; 1 if present, 0 if absent, -1 if too long. */
+int http_query(struct http_req *r, const char *name, char *out, size_t outlen);
+const char *http_header(struct http_req *r, const char *name);
+/* The language asked for with ?lang= ("hi" or "en"; "en" when absent or unknown). */
+const char *http_lang(struct http_req *r);
+/* Replies 200 with a JSON document the database already rendered. */
+void http_reply_json_text(struct http_req *r, int status, const char *text);
+
+/* Strict JSON shape checks. The first problem is kept in the checker; later calls are
+ * no-ops once it failed, so a handler can check a whole body and test once. */
+struct jv {
+	int failed;
+	char field[64];
+	char message[160];
+};
+/* Fails on a key not in `allowed` (NULL-terminated). */
+void jv_only(struct jv *v, json_t *obj, const char *where, const char *const *allowed);
+/* A string of minlen..maxlen characters without control characters; NULL if absent. */
+const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
+		      size_t maxlen);
+/* A number in [min, max]; 1 if present and valid. */
+int jv_number(struct jv *v, json_t *obj, const char *where, const char *key, int required, double min, double max,
+	      double *out);
+/* An object member; NULL if absent. */
+json_t *jv_object(struct jv *v, json_t *obj, const char *where, const char *key, int required);
+void jv_fail(struct jv *v, const char *where, const char *key, const char *message);
+/* Sends the 400 for a failed checker. */
+void jv_reply(struct http_req *r, const struct jv *v);
+
+#endif

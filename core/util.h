@@ -1,0 +1,37 @@
+/* util: allocation that aborts on OOM, and a bounded growable byte buffer. */
+#ifndef MITAN_UTIL_H
+#define MITAN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* A growable buffer that refuses to grow past `limit` bytes (0 = no limit).
+ * `data` is always NUL-terminated after a successful append. */
+typedef struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit;
+} buf_t;
+
+void buf_init(buf_t *b, size_t limit);
+void buf_free(buf_t *b);
+void buf_reset(buf_t *b);
+/* Each returns 0, or -1 when the limit would be passed (the buffer is unchanged). */
+int buf_append(buf_t *b, const void *p, size_t n);
+int buf_puts(buf_t *b, const char *s);
+int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends s with XML/HTML special characters escaped. */
+int buf_put_html(buf_t *b, const char *s);
+
+/* Parses a whole decimal integer in [min, max]; 0 on success. */
+int parse_long(const char *s, long min, long max, long *out);
+int parse_double(const char *s, double *out);
+
+#endif

@@ -1,0 +1,12 @@
+/* slots: the visit windows a place can be served in, from the agents' capacity ledger. */
+#ifndef MITAN_SLOTS_H
+#define MITAN_SLOTS_H
+
+#include "http.h"
+
+void slots_list(struct http_req *r); /* GET /api/v1/slots?service=&lat=&lon=&from=&days= */
+
+/* YYYY-MM-DD with a real calendar day; 0 when valid. */
+int slots_parse_date(const char *s);
+
+#endif
