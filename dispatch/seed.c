@@ -117,7 +117,12 @@ static int seed_demo_accounts(const char *data_dir)
 		fprintf(stderr, "mitan: cannot write %s\n", path);
 		goto out;
 	}
-	fprintf(stderr, "seed: demo accounts are in %s\n", path);
+	fprintf(stderr, "seed: demo accounts (also in %s):\n", path);
+	for (size_t i = 0; i < json_array_size(out); i++) {
+		json_t *a = json_array_get(out, i);
+		fprintf(stderr, "    %-10s %-18s %s\n", json_string_value(json_object_get(a, "login")),
+			json_string_value(json_object_get(a, "password")), json_string_value(json_object_get(a, "role")));
+	}
 	rc = 0;
 out:
 	PQclear(res);

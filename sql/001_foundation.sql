@@ -6,14 +6,16 @@ CREATE EXTENSION IF NOT EXISTS postgis;
 
 -- RFC 3339 text of an instant in an IANA zone, using PostgreSQL's time zone database.
 CREATE FUNCTION rfc3339(t timestamptz, tz text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT AS $$
-  SELECT to_char(t AT TIME ZONE tz, 'YYYY-MM-DD"T"HH24:MI:SS') ||
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+  local timestamp := t AT TIME ZONE tz;
+  off interval := local - (t AT TIME ZONE 'UTC');
+BEGIN
+  RETURN to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS') ||
          CASE WHEN off = interval '0' THEN 'Z'
-              ELSE CASE WHEN off < interval '0' THEN '-' ELSE '+' END ||
-                   to_char(justify_hours(abs(extract(epoch FROM off))::int * interval '1 second'), 'HH24:MI')
-         END
-  FROM (SELECT (t AT TIME ZONE tz) - (t AT TIME ZONE 'UTC') AS off) o
-$$;
+              ELSE CASE WHEN off < interval '0' THEN '-' ELSE '+' END || to_char(abs(extract(epoch FROM off))::int * interval '1 second', 'HH24:MI')
+         END;
+END $$;
 
 CREATE TABLE district (
   id         serial PRIMARY KEY,
@@ -348,16 +350,17 @@ $$;
 
 -- "24 Nov, 09:00–11:00 IST" in the reader's language and zone.
 CREATE FUNCTION window_label(s timestamptz, e timestamptz, tz text, lang text) RETURNS text
-LANGUAGE sql STABLE STRICT AS $$
-  SELECT extract(day FROM s AT TIME ZONE tz)::int || ' ' ||
+LANGUAGE plpgsql STABLE STRICT AS $$
+BEGIN
+  RETURN extract(day FROM s AT TIME ZONE tz)::int || ' ' ||
          CASE WHEN lang = 'hi'
               THEN (ARRAY['जनवरी','फ़रवरी','मार्च','अप्रैल','मई','जून','जुलाई','अगस्त','सितंबर','अक्टूबर','नवंबर','दिसंबर'])
                    [extract(month FROM s AT TIME ZONE tz)::int]
               ELSE to_char(s AT TIME ZONE tz, 'Mon') END || ', ' ||
          to_char(s AT TIME ZONE tz, 'HH24:MI') || '–' || to_char(e AT TIME ZONE tz, 'HH24:MI') || ' ' ||
          CASE WHEN tz = 'Asia/Kolkata' THEN 'IST'
-              ELSE 'UTC' || CASE WHEN substr(rfc3339(s, tz), 20) = 'Z' THEN '' ELSE substr(rfc3339(s, tz), 20) END END
-$$;
+              ELSE 'UTC' || CASE WHEN substr(rfc3339(s, tz), 20) = 'Z' THEN '' ELSE substr(rfc3339(s, tz), 20) END END;
+END $$;
 
 -- Replaces each {#name#} in a template body with the variable's value.
 CREATE FUNCTION sms_render(body text, vars jsonb) RETURNS text
@@ -376,7 +379,10 @@ END $$;
 -- booker, each in their own language and time zone. Runs in the caller's transaction.
 -- Returns the number of rows queued (a repeat of the same dedupe key queues nothing).
 CREATE FUNCTION booking_notify(booking_id bigint, template text, at timestamptz, url text, dedupe text)
-RETURNS int LANGUAGE sql AS $$
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  n int;
+BEGIN
   WITH b AS (
     SELECT b.*, s.name_en, s.name_hi, d.time_zone AS place_tz
       FROM booking b
@@ -409,14 +415,18 @@ RETURNS int LANGUAGE sql AS $$
       JOIN sms_template t ON t.code = booking_notify.template AND t.language = m.lang
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING 1)
-  SELECT count(*)::int FROM ins
-$$;
+  SELECT count(*)::int INTO n FROM ins;
+  RETURN n;
+END $$;
 
 -- The catalogue entry of a service with its documents, names in both languages and `name`
 -- in the reader's.
+-- PL/pgSQL rather than SQL functions here and below: their plans are cached per session,
+-- where a non-inlined SQL function is planned again on every call.
 CREATE FUNCTION service_json(s service, lang text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-  SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN jsonb_build_object(
     'code', s.code, 'department', s.department,
     'name', CASE WHEN lang = 'hi' THEN s.name_hi ELSE s.name_en END,
     'name_en', s.name_en, 'name_hi', s.name_hi,
@@ -430,16 +440,17 @@ LANGUAGE sql STABLE AS $$
                'name_en', d.name_en, 'name_hi', d.name_hi, 'mandatory', d.mandatory,
                'notes', CASE WHEN lang = 'hi' THEN d.notes_hi ELSE d.notes_en END)
              ORDER BY d.position, d.code)
-        FROM service_document d WHERE d.service_code = s.code), '[]'::jsonb))
-$$;
+        FROM service_document d WHERE d.service_code = s.code), '[]'::jsonb));
+END $$;
 
 -- A booking as its owner and staff see it (no hashes, no internal ids).
 CREATE FUNCTION booking_json(b booking, lang text) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-  SELECT jsonb_build_object(
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (SELECT jsonb_build_object(
     'reference', b.reference,
     'status', b.status,
-    'service', (SELECT service_json(s, lang) - 'description_en' - 'description_hi' FROM service s WHERE s.code = b.service_code),
+    'service', (SELECT service_json(s, lang) - 'description_en' - 'description_hi' - 'documents' FROM service s WHERE s.code = b.service_code),
     'window', jsonb_build_object('start', rfc3339(b.window_start, d.time_zone), 'end', rfc3339(b.window_end, d.time_zone)),
     'window_local', jsonb_build_object(
        'ist', jsonb_build_object('start', rfc3339(b.window_start, 'Asia/Kolkata'), 'end', rfc3339(b.window_end, 'Asia/Kolkata'),
@@ -462,5 +473,5 @@ LANGUAGE sql STABLE AS $$
                                                             'by', e.actor_role, 'note', e.note) ORDER BY e.id), '[]'::jsonb)
                  FROM booking_event e WHERE e.booking_id = b.id))
   FROM district d, person bk, person bn, zone z
-  WHERE d.id = b.district_id AND bk.id = b.booker_id AND bn.id = b.beneficiary_id AND z.id = b.zone_id
-$$;
+  WHERE d.id = b.district_id AND bk.id = b.booker_id AND bn.id = b.beneficiary_id AND z.id = b.zone_id);
+END $$;

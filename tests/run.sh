@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The test run of `make test`: a throwaway cluster on a free port, migrate, seed the demo
+# city, unit tests, then the real server with integration and browser tests. Ends with one
+# line "N passed, N failed"; the cluster and the server are stopped even on failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+OUT=${OUT:-build/rel}
+
+export MITAN_DATA=$(mktemp -d /tmp/mitan-test.XXXXXX)
+export MITAN_ENV=test MITAN_TRUST_PROXY=1 MITAN_LOG_LEVEL=${MITAN_LOG_LEVEL:-warn}
+chmod 755 "$MITAN_DATA"
+passed=0
+failed=0
+server_pid=
+
+cleanup() {
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	ops/pg.sh destroy >/dev/null 2>&1
+	rm -rf "$MITAN_DATA"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+step() { printf '\n== %s\n' "$*"; }
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+free_port() {
+	local p=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+
+step "database"
+ops/pg.sh start --test || { echo "0 passed, 1 failed"; exit 1; }
+bin/mitan migrate && bin/mitan seed --demo || { echo "0 passed, 1 failed"; exit 1; }
+
+step "unit tests"
+for t in "$OUT"/tests/test_*; do
+	[ -x "$t" ] || continue
+	log=$(mktemp)
+	"$t" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	[ $rc -ne 0 ] && [ -z "$f" ] && f=1
+	count "${p:-0}" "${f:-0}"
+	rm -f "$log"
+done
+
+step "server"
+export MITAN_PORT=$(free_port 18080)
+export MITAN_URL="http://127.0.0.1:$MITAN_PORT"
+bin/mitan serve >"$MITAN_DATA/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+	curl -fs "$MITAN_URL/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fs "$MITAN_URL/readyz" >/dev/null || { cat "$MITAN_DATA/server.log"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+
+run_node() {
+	local dir=$1 log
+	ls "$dir"/*.test.mjs >/dev/null 2>&1 || return 0
+	log=$(mktemp)
+	node --test --test-concurrency=1 --test-reporter=tap "$dir"/*.test.mjs 2>&1 | tee "$log" | grep -vE '^\s+(duration_ms|type|\.\.\.|---)' 
+	local p f
+	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -1)
+	[ -z "$p$f" ] && f=1
+	count "${p:-0}" "${f:-0}"
+	rm -f "$log"
+}
+
+step "integration tests"
+run_node tests/integration
+
+step "browser tests"
+run_node tests/browser
+
+if ! kill -0 "$server_pid" 2>/dev/null; then
+	echo "the server died during the tests:"
+	tail -50 "$MITAN_DATA/server.log"
+	failed=$((failed + 1))
+fi
+if grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' "$MITAN_DATA/server.log"; then
+	echo "sanitizer reports in the server log:"
+	grep -A20 -E 'runtime error|AddressSanitizer|LeakSanitizer' "$MITAN_DATA/server.log" | head -60
+	failed=$((failed + 1))
+fi
+kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+rc=$?
+server_pid=
+# A clean stop on SIGTERM exits 0 (sanitizer leak reports would make it non-zero).
+if [ $rc -ne 0 ]; then
+	echo "the server did not stop cleanly (exit $rc):"
+	tail -40 "$MITAN_DATA/server.log"
+	failed=$((failed + 1))
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,250 @@
+/* Unit tests of core/ and of the pure parts of dispatch/ (no server, no database). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "account.h"
+#include "booking_state.h"
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "http.h"
+#include "slots.h"
+#include "util.h"
+
+static void test_rfc3339_parses_offsets(void **state)
+{
+	int64_t a, b, c;
+	(void)state;
+	assert_int_equal(clock_parse_rfc3339("2026-11-24T09:00:00+05:30", &a), 0);
+	assert_int_equal(clock_parse_rfc3339("2026-11-24T03:30:00Z", &b), 0);
+	assert_int_equal(clock_parse_rfc3339("2026-11-23T22:30:00.000-05:00", &c), 0);
+	assert_true(a == b && b == c);
+	assert_int_equal(a, (int64_t)1795491000 * 1000000);
+	assert_int_equal(clock_parse_rfc3339("2026-11-24T03:30:00.25Z", &b), 0);
+	assert_int_equal(b - a, 250000);
+}
+
+static void test_rfc3339_refuses_junk(void **state)
+{
+	int64_t t;
+	const char *bad[] = { "", "2026-11-24", "2026-11-24T09:00:00", "2026-02-31T09:00:00Z", "2026-13-01T00:00:00Z",
+			      "2026-11-24T25:00:00Z", "2026-11-24T09:00:00+5:30", "2026-11-24T09:00:00Zjunk",
+			      "2026-11-24T09:00:00.Z", "1900-01-01T00:00:00Z", "'; DROP TABLE booking;--" };
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_not_equal(clock_parse_rfc3339(bad[i], &t), 0);
+}
+
+static void test_clock_set_and_format(void **state)
+{
+	char text[40];
+	int64_t t;
+	(void)state;
+	assert_int_equal(clock_set("2030-01-02T03:04:05Z"), 0);
+	clock_now_text(text, sizeof text);
+	assert_memory_equal(text, "2030-01-02T03:04:0", 18); /* the clock goes on from there */
+	assert_int_equal(clock_parse_rfc3339(text, &t), 0);
+	clock_format((int64_t)1795491000 * 1000000 + 7, text, sizeof text);
+	assert_string_equal(text, "2026-11-24T03:30:00.000007Z");
+	assert_int_not_equal(clock_set("yesterday"), 0);
+}
+
+static void test_base64url_and_hex(void **state)
+{
+	char out[64];
+	(void)state;
+	crypto_base64url((const unsigned char *)"\xfb\xff\xfe", 3, out);
+	assert_string_equal(out, "-__-");
+	crypto_base64url((const unsigned char *)"ab", 2, out);
+	assert_string_equal(out, "YWI");
+	crypto_hex((const unsigned char *)"\x00\xff\x10", 3, out);
+	assert_string_equal(out, "00ff10");
+}
+
+static void test_passwords(void **state)
+{
+	char hash[160];
+	(void)state;
+	assert_int_equal(crypto_password_hash("correct horse", 1000, hash, sizeof hash), 0);
+	assert_non_null(strstr(hash, "pbkdf2-sha256$1000$"));
+	assert_true(crypto_password_verify("correct horse", hash));
+	assert_false(crypto_password_verify("correct horsf", hash));
+	assert_false(crypto_password_verify("correct horse", "pbkdf2-sha256$1000$$"));
+	assert_false(crypto_password_verify("x", "plain"));
+	assert_false(crypto_password_verify("x", "pbkdf2-sha256$10$AAAA$AAAA")); /* too few iterations */
+}
+
+static void test_references_and_tokens_are_random(void **state)
+{
+	char a[18], b[18], t1[44], t2[44], digits[8];
+	unsigned char h1[32], h2[32];
+	(void)state;
+	assert_int_equal(crypto_reference(a), 0);
+	assert_int_equal(crypto_reference(b), 0);
+	assert_int_equal(strlen(a), 17);
+	assert_memory_equal(a, "MT-", 3);
+	assert_true(a[7] == '-' && a[12] == '-');
+	assert_string_not_equal(a, b);
+	assert_int_equal(strspn(a + 3, "0123456789ABCDEFGHJKMNPQRSTVWXYZ-"), 14);
+	assert_int_equal(crypto_token(t1, h1), 0);
+	assert_int_equal(crypto_token(t2, h2), 0);
+	assert_int_equal(strlen(t1), 43);
+	assert_string_not_equal(t1, t2);
+	assert_int_equal(crypto_digits(digits, 6), 0);
+	assert_int_equal(strspn(digits, "0123456789"), 6);
+	assert_int_equal(strlen(digits), 6);
+}
+
+static void test_buf_respects_its_limit(void **state)
+{
+	buf_t b;
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "12345"), 0);
+	assert_int_equal(buf_puts(&b, "6789"), -1);
+	assert_string_equal(b.data, "12345");
+	assert_int_equal(buf_printf(&b, "%d", 678), 0);
+	assert_string_equal(b.data, "12345678");
+	buf_reset(&b);
+	assert_int_equal(buf_put_html(&b, "<a&"), -1); /* would need 10 bytes */
+	buf_free(&b);
+	buf_init(&b, 0);
+	assert_int_equal(buf_put_html(&b, "<b>\"x\"&'"), 0);
+	assert_string_equal(b.data, "&lt;b&gt;&quot;x&quot;&amp;&#39;");
+	buf_free(&b);
+}
+
+static void test_parse_numbers(void **state)
+{
+	long v;
+	double d;
+	(void)state;
+	assert_int_equal(parse_long("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_not_equal(parse_long("101", 0, 100, &v), 0);
+	assert_int_not_equal(parse_long("4x", 0, 100, &v), 0);
+	assert_int_not_equal(parse_long("", 0, 100, &v), 0);
+	assert_int_not_equal(parse_long("99999999999999999999", 0, 100, &v), 0);
+	assert_int_equal(parse_double("21.25", &d), 0);
+	assert_int_not_equal(parse_double("nan", &d), 0);
+	assert_int_not_equal(parse_double("inf", &d), 0);
+	assert_int_not_equal(parse_double("1e999", &d), 0);
+}
+
+static void test_json_checks(void **state)
+{
+	static const char *const allowed[] = { "name", "lat", NULL };
+	json_error_t e;
+	double lat;
+	(void)state;
+	json_t *ok = json_loads("{\"name\":\"Kamla Devi\",\"lat\":21.2}", 0, &e);
+	struct jv v = { 0 };
+	jv_only(&v, ok, "", allowed);
+	assert_string_equal(jv_string(&v, ok, "", "name", 1, 1, 20), "Kamla Devi");
+	assert_int_equal(jv_number(&v, ok, "", "lat", 1, -90, 90, &lat), 1);
+	assert_false(v.failed);
+	json_decref(ok);
+
+	json_t *extra = json_loads("{\"name\":\"x\",\"evil\":1}", 0, &e);
+	struct jv v2 = { 0 };
+	jv_only(&v2, extra, "beneficiary", allowed);
+	assert_true(v2.failed);
+	assert_string_equal(v2.field, "beneficiary.evil");
+	json_decref(extra);
+
+	json_t *bad = json_loads("{\"name\":\"a\\u0007b\",\"lat\":\"21\"}", 0, &e);
+	struct jv v3 = { 0 };
+	assert_null(jv_string(&v3, bad, "", "name", 1, 1, 20));
+	assert_string_equal(v3.message, "must not contain control characters");
+	struct jv v4 = { 0 };
+	assert_int_equal(jv_number(&v4, bad, "", "lat", 1, -90, 90, &lat), 0);
+	assert_string_equal(v4.message, "must be a number");
+	json_decref(bad);
+
+	/* Lengths count characters, not bytes: 5 Devanagari letters fit a limit of 5. */
+	json_t *hi = json_loads("{\"name\":\"\xe0\xa4\x95\xe0\xa4\xae\xe0\xa4\xb2\xe0\xa4\xbe\xe0\xa4\x81\"}", 0, &e);
+	struct jv v5 = { 0 };
+	assert_non_null(jv_string(&v5, hi, "", "name", 1, 1, 5));
+	json_decref(hi);
+
+	struct jv v6 = { 0 };
+	assert_null(jv_string(&v6, NULL, "", "name", 1, 1, 5));
+	assert_string_equal(v6.message, "is required");
+}
+
+static void test_booking_states(void **state)
+{
+	(void)state;
+	assert_true(booking_state_allowed("booked", "cancelled"));
+	assert_true(booking_state_allowed("assigned", "rescheduled"));
+	assert_true(booking_state_allowed("en_route", "arrived"));
+	assert_false(booking_state_allowed("cancelled", "cancelled"));
+	assert_false(booking_state_allowed("delivered", "booked"));
+	assert_false(booking_state_allowed("booked", "arrived")); /* no skipping the door */
+	assert_true(booking_state_holds_capacity("booked"));
+	assert_false(booking_state_holds_capacity("cancelled"));
+}
+
+static void test_phones_and_dates(void **state)
+{
+	(void)state;
+	assert_true(account_phone_valid("+919876543210"));
+	assert_true(account_phone_valid("+14155550100"));
+	assert_false(account_phone_valid("9876543210"));
+	assert_false(account_phone_valid("+0123456789"));
+	assert_false(account_phone_valid("+91 98765 43210"));
+	assert_false(account_phone_valid("+9198765432101234"));
+	assert_int_equal(slots_parse_date("2026-11-24"), 0);
+	assert_int_not_equal(slots_parse_date("2026-02-30"), 0);
+	assert_int_not_equal(slots_parse_date("24-11-2026"), 0);
+}
+
+static void test_config_names_the_bad_setting(void **state)
+{
+	char err[256];
+	(void)state;
+	setenv("MITAN_PORT", "80a", 1);
+	assert_int_equal(config_load(NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "MITAN_PORT"));
+	setenv("MITAN_PORT", "9090", 1);
+	setenv("MITAN_SMS_DRIVER", "carrier-pigeon", 1);
+	assert_int_equal(config_load(NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "log|http"));
+	unsetenv("MITAN_SMS_DRIVER");
+	setenv("MITAN_ENV", "prod", 1);
+	setenv("MITAN_NOW", "2026-11-24T07:05:00+05:30", 1);
+	assert_int_equal(config_load(NULL, err, sizeof err), -1); /* the clock is not movable in prod */
+	unsetenv("MITAN_NOW");
+	assert_int_equal(config_load(NULL, err, sizeof err), 0);
+	assert_int_equal(cfg.port, 9090);
+	assert_string_equal(cfg.public_url, "http://127.0.0.1:9090");
+	unsetenv("MITAN_PORT");
+	unsetenv("MITAN_ENV");
+	config_free();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc3339_parses_offsets),
+		cmocka_unit_test(test_rfc3339_refuses_junk),
+		cmocka_unit_test(test_clock_set_and_format),
+		cmocka_unit_test(test_base64url_and_hex),
+		cmocka_unit_test(test_passwords),
+		cmocka_unit_test(test_references_and_tokens_are_random),
+		cmocka_unit_test(test_buf_respects_its_limit),
+		cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_json_checks),
+		cmocka_unit_test(test_booking_states),
+		cmocka_unit_test(test_phones_and_dates),
+		cmocka_unit_test(test_config_names_the_bad_setting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
