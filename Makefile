@@ -35,7 +35,7 @@ bin/mitan: $(OUT)/mitan
 	@cp $< $@.tmp && mv $@.tmp $@
 
 $(OUT)/mitan: $(CMD_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,7 +43,7 @@ $(OUT)/%.o: %.c
 
 $(OUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) -lcmocka
 
 deps:
 	@ops/install-deps.sh

@@ -104,23 +104,25 @@ static enum db_status booking_take_unit(const char *zone_id, const char *start, 
 #define BOOKING_PICK                                                                                          \
 	"WITH pick AS (SELECT w.agent_id, w.starts_at FROM agent_window w JOIN agent a ON a.id = w.agent_id "  \
 	"               WHERE w.zone_id = $1 AND w.starts_at = $2 AND w.booked < w.capacity AND a.active "      \
-	"                 AND a.skills && ARRAY[$3, $4, '*'] "                                                 \
-	"               ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, a.id "          \
-	"               LIMIT 1 FOR UPDATE OF w "
+	"                 AND a.skills && ARRAY[$3, $4, '*'] "
 #define BOOKING_TAKE                                                                                          \
 	") UPDATE agent_window w SET booked = w.booked + 1 FROM pick "                                         \
 	"  WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id, w.ends_at"
-	/* First skip rows other bookings hold locked, so they do not queue on one agent; if
-	 * that finds nothing, wait for the locked ones, whose capacity may remain. */
-	static const char q_skip[] = BOOKING_PICK "SKIP LOCKED" BOOKING_TAKE;
-	static const char q_wait[] = BOOKING_PICK BOOKING_TAKE;
+	/* First the nearest agent whose row no other booking holds locked, so that concurrent
+	 * bookings do not queue on one agent. If every row with capacity is locked, wait for
+	 * one of them (its capacity may remain), picked at random: waiting for the nearest
+	 * would queue every waiter behind one row while the others stand free. */
+	static const char q_skip[] = BOOKING_PICK
+		"ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, a.id "
+		"LIMIT 1 FOR UPDATE OF w SKIP LOCKED" BOOKING_TAKE;
+	static const char q_wait[] = BOOKING_PICK "ORDER BY random() LIMIT 1 FOR UPDATE OF w" BOOKING_TAKE;
 #undef BOOKING_PICK
 #undef BOOKING_TAKE
 	enum db_status st;
 	const char *p[] = { zone_id, start, service, department, lat, lon };
 	*taken = 0;
 	for (int pass = 0; pass < 2 && !*taken; pass++) {
-		PGresult *res = db_exec(pass == 0 ? q_skip : q_wait, 6, p, &st);
+		PGresult *res = pass == 0 ? db_exec(q_skip, 6, p, &st) : db_exec(q_wait, 4, p, &st);
 		if (st != DB_OK)
 			return st;
 		if (PQntuples(res) == 1) {
