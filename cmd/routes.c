@@ -41,4 +41,4 @@ const struct http_route routes[] = {
 const size_t routes_count = sizeof routes / sizeof routes[0];
 
 /* URL prefixes handled by the table; everything else is a static file under web/. */
-const char *const routes_prefixes[] = { "/api", "/t", "/healthz", "/readyz", "/metrics", NULL };
+const char *const routes_prefixes[] = { "/api/", "/t/", "/healthz$", "/readyz$", "/metrics$", NULL };
