@@ -143,8 +143,8 @@ static enum db_status db_classify(struct db_thread *t, const PGresult *res)
 		return DB_CONSTRAINT;
 	if (strncmp(state, "22", 2) == 0)
 		return DB_BAD_INPUT;
-	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
-		return DB_RETRY;
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "57014") == 0)
+		return DB_RETRY; /* 57014: statement timeout, a sign of overload */
 	if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)
 		return DB_DOWN;
 	return DB_FAILED;

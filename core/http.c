@@ -360,16 +360,47 @@ static int http_read_body(struct http_req *r, const struct http_route *route, co
 	return 0;
 }
 
+/* jansson parses recursively and accepts 2048 levels, but civetweb's worker threads have
+ * 100 KB stacks, which a thousand levels exhaust: deeper bodies are refused before they
+ * reach the parser. The API's own bodies are three levels deep. */
+#define HTTP_JSON_MAX_DEPTH 32
+
+static int http_json_too_deep(const char *s, size_t n)
+{
+	int depth = 0, in_string = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = 0;
+		} else if (s[i] == '"') {
+			in_string = 1;
+		} else if (s[i] == '[' || s[i] == '{') {
+			if (++depth > HTTP_JSON_MAX_DEPTH)
+				return 1;
+		} else if ((s[i] == ']' || s[i] == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return 0;
+}
+
 static int http_parse_json(struct http_req *r)
 {
 	json_error_t jerr;
 	const char *ctype = mg_get_header(r->conn, "Content-Type");
-	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0) {
+	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
+	    (ctype[16] != '\0' && ctype[16] != ';' && ctype[16] != ' ')) {
 		http_error(r, 415, "unsupported_media_type", "send the body as application/json");
 		return -1;
 	}
 	if (!r->body || r->body_len == 0) {
 		http_error(r, 400, "invalid_json", "the request body is empty; a JSON object is expected");
+		return -1;
+	}
+	if (http_json_too_deep(r->body, r->body_len)) {
+		http_error(r, 400, "invalid_json", "the body is nested more than %d levels deep", HTTP_JSON_MAX_DEPTH);
 		return -1;
 	}
 	r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);

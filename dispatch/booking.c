@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "account.h"
 #include "booking_state.h"
@@ -15,7 +16,8 @@
 #include "metrics.h"
 #include "util.h"
 
-#define BOOKING_TRIES 3 /* a deadlock or serialization failure is retried this often */
+#define BOOKING_TRIES 3     /* a deadlock or serialization failure is retried this often */
+#define BOOKING_WAIT_MS 2000 /* how long a booking waits for units held by bookings in progress */
 
 /* What the request says, after its shape was checked. */
 struct booking_input {
@@ -101,28 +103,29 @@ static enum db_status booking_take_unit(const char *zone_id, const char *start, 
 					const char *department, const char *lat, const char *lon, int *taken,
 					char agent_id[16], char window_end[40])
 {
-#define BOOKING_PICK                                                                                          \
-	"WITH pick AS (SELECT w.agent_id, w.starts_at FROM agent_window w JOIN agent a ON a.id = w.agent_id "  \
-	"               WHERE w.zone_id = $1 AND w.starts_at = $2 AND w.booked < w.capacity AND a.active "      \
-	"                 AND a.skills && ARRAY[$3, $4, '*'] "
-#define BOOKING_TAKE                                                                                          \
-	") UPDATE agent_window w SET booked = w.booked + 1 FROM pick "                                         \
-	"  WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id, w.ends_at"
-	/* First the nearest agent whose row no other booking holds locked, so that concurrent
-	 * bookings do not queue on one agent. If every row with capacity is locked, wait for
-	 * one of them (its capacity may remain), picked at random: waiting for the nearest
-	 * would queue every waiter behind one row while the others stand free. */
-	static const char q_skip[] = BOOKING_PICK
-		"ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, a.id "
-		"LIMIT 1 FOR UPDATE OF w SKIP LOCKED" BOOKING_TAKE;
-	static const char q_wait[] = BOOKING_PICK "ORDER BY random() LIMIT 1 FOR UPDATE OF w" BOOKING_TAKE;
-#undef BOOKING_PICK
-#undef BOOKING_TAKE
+#define BOOKING_CAPABLE                                                                                       \
+	"FROM agent_window w JOIN agent a ON a.id = w.agent_id "                                               \
+	"WHERE w.zone_id = $1 AND w.starts_at = $2 AND w.booked < w.capacity AND a.active "                    \
+	"  AND a.skills && ARRAY[$3, $4, '*'] "
+	/* Rows other bookings hold locked are skipped, so concurrent bookings do not queue on
+	 * one agent. Never wait for such a row: a waiter whose row fills up keeps its lock
+	 * while it waits for the next one, and waiters end up queued behind each other. */
+	static const char q_take[] =
+		"WITH pick AS (SELECT w.agent_id, w.starts_at " BOOKING_CAPABLE
+		"               ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, a.id "
+		"               LIMIT 1 FOR UPDATE OF w SKIP LOCKED) "
+		"UPDATE agent_window w SET booked = w.booked + 1 FROM pick "
+		" WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id, w.ends_at";
+	/* Whether units remain at all, in rows that other bookings hold locked right now. */
+	static const char q_left[] = "SELECT EXISTS (SELECT 1 " BOOKING_CAPABLE ")";
+#undef BOOKING_CAPABLE
 	enum db_status st;
 	const char *p[] = { zone_id, start, service, department, lat, lon };
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*taken = 0;
-	for (int pass = 0; pass < 2 && !*taken; pass++) {
-		PGresult *res = pass == 0 ? db_exec(q_skip, 6, p, &st) : db_exec(q_wait, 4, p, &st);
+	for (int attempt = 0;; attempt++) {
+		PGresult *res = db_exec(q_take, 6, p, &st);
 		if (st != DB_OK)
 			return st;
 		if (PQntuples(res) == 1) {
@@ -131,8 +134,23 @@ static enum db_status booking_take_unit(const char *zone_id, const char *start, 
 			snprintf(window_end, 40, "%s", db_get(res, 0, 1));
 		}
 		PQclear(res);
+		if (*taken)
+			return DB_OK;
+		res = db_exec(q_left, 4, p, &st);
+		int left = st == DB_OK && db_get(res, 0, 0)[0] == 't';
+		PQclear(res);
+		if (st != DB_OK || !left)
+			return st;
+		/* The remaining units are held by bookings in progress: try again shortly, with
+		 * jitter, for as long as a statement may wait. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long waited_ms = (t.tv_sec - t0.tv_sec) * 1000L + (t.tv_nsec - t0.tv_nsec) / 1000000L;
+		if (waited_ms > BOOKING_WAIT_MS)
+			return DB_RETRY;
+		long base_us = 1000L << (attempt < 5 ? attempt : 5);
+		struct timespec ts = { 0, (base_us / 2 + t.tv_nsec / 1000 % base_us) * 1000L };
+		nanosleep(&ts, NULL);
 	}
-	return DB_OK;
 }
 
 /* After no unit was found: 422 when the start is no window of the zone, else 409. */
@@ -347,6 +365,9 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 		goto db_fail;
 	if (idem_begin(r, &idem) != 0)
 		goto out; /* replayed or refused */
+	/* After the key: a repeat of a booking made in time replays even once the window closed. */
+	if (booking_check_start(r, in->start_us) != 0)
+		goto out;
 	if ((st = booking_person(in->ben_phone, in->ben_name, in->ben_language, "Asia/Kolkata", now, beneficiary_id)) !=
 	    DB_OK)
 		goto db_fail;
@@ -428,7 +449,7 @@ void booking_create(struct http_req *r)
 		return;
 	snprintf(lat, sizeof lat, "%.7f", in.lat);
 	snprintf(lon, sizeof lon, "%.7f", in.lon);
-	if (booking_check_start(r, in.start_us) != 0 || booking_resolve(r, &in, lat, lon, &ctx) != 0)
+	if (booking_resolve(r, &in, lat, lon, &ctx) != 0)
 		return;
 	for (int i = 0; i < BOOKING_TRIES && st == DB_RETRY && !r->status; i++)
 		st = booking_create_tx(r, &in, &ctx, lat, lon);
@@ -439,13 +460,14 @@ void booking_create(struct http_req *r)
 /* ---- read ---- */
 
 /* The booking with this reference if the caller may see it. Columns: id, status,
- * district_id, zone_id, service_code, department, agent_id, window_start (UTC text),
- * lat, lon. */
+ * district_id, zone_id, service_code, department, agent_id, window_start (RFC 3339 in
+ * UTC, with microseconds, so that clock_parse_rfc3339 reads it), lat, lon, started. */
 static PGresult *booking_load(struct http_req *r, int for_update, enum db_status *st)
 {
 #define BOOKING_LOAD                                                                                          \
 	"SELECT b.id, b.status, b.district_id, b.zone_id, b.service_code, s.department, b.agent_id, "            \
-	"       b.window_start, ST_Y(b.location), ST_X(b.location), b.window_start <= $5::timestamptz "          \
+	"       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "                   \
+	"       ST_Y(b.location), ST_X(b.location), b.window_start <= $5::timestamptz "                          \
 	"FROM booking b JOIN service s ON s.code = b.service_code WHERE b.reference = $1 AND ( "                 \
 	"  ($2 = 'resident' AND (b.booker_id = $3::bigint OR b.beneficiary_id = $3::bigint)) OR "                \
 	"  ($2 IN ('operator', 'officer', 'committee', 'admin') AND ($4::int = 0 OR b.district_id = $4::int)) OR " \
@@ -725,7 +747,7 @@ out:
 void booking_track(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT b.reference, s.name_en, s.name_hi, b.status, "
+		"SELECT b.reference, s.name_en, s.name_hi, status_label(b.status, 'hi') || ' / ' || status_label(b.status, 'en'), "
 		"       window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
 		"       window_label(b.window_start, b.window_end, d.time_zone, 'hi'), "
 		"       jsonb_build_object('reference', b.reference, 'status', b.status, "

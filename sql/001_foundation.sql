@@ -265,14 +265,20 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_unsealed ON audit_log (id) WHERE hash IS NULL;
 CREATE INDEX audit_log_object ON audit_log (object_type, object_ref);
 
+-- The one update allowed is the seal: an unsealed row takes the next place in the chain
+-- with its true digest. Any other seal (a made-up hash, a place outside the chain) would
+-- take the row out of what audit_verify checks.
 CREATE FUNCTION audit_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' AND OLD.hash IS NULL AND NEW.hash IS NOT NULL
+  IF TG_OP = 'UPDATE' AND OLD.hash IS NULL AND OLD.chain_no IS NULL
      AND (OLD.id, OLD.district_id, OLD.at, OLD.actor_role, OLD.actor_id, OLD.action,
           OLD.object_type, OLD.object_ref, OLD.detail)
          IS NOT DISTINCT FROM
          (NEW.id, NEW.district_id, NEW.at, NEW.actor_role, NEW.actor_id, NEW.action,
-          NEW.object_type, NEW.object_ref, NEW.detail) THEN
+          NEW.object_type, NEW.object_ref, NEW.detail)
+     AND NEW.chain_no IS NOT NULL AND (NEW.chain_no = 1 OR NEW.prev_hash IS NOT NULL)
+     AND NEW.prev_hash IS NOT DISTINCT FROM (SELECT a.hash FROM audit_log a WHERE a.chain_no = NEW.chain_no - 1)
+     AND NEW.hash = audit_entry_digest(NEW.prev_hash, NEW) THEN
     RETURN NEW;
   END IF;
   RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
@@ -475,3 +481,25 @@ BEGIN
   FROM district d, person bk, person bn, zone z
   WHERE d.id = b.district_id AND bk.id = b.booker_id AND bn.id = b.beneficiary_id AND z.id = b.zone_id);
 END $$;
+
+-- What a booking's status means to a resident, in their language.
+CREATE FUNCTION status_label(status text, lang text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN lang = 'hi' THEN
+    CASE status
+      WHEN 'booked' THEN 'भेंट तय' WHEN 'assigned' THEN 'मितान नियत' WHEN 'en_route' THEN 'मितान रास्ते में'
+      WHEN 'arrived' THEN 'मितान पहुँचे' WHEN 'documents_collected' THEN 'दस्तावेज़ लिए गए'
+      WHEN 'submitted' THEN 'विभाग में जमा' WHEN 'certificate_ready' THEN 'प्रमाण पत्र तैयार'
+      WHEN 'delivered' THEN 'सौंपा गया' WHEN 'cancelled' THEN 'रद्द' WHEN 'rescheduled' THEN 'समय बदला गया'
+      WHEN 'no_show' THEN 'घर पर कोई नहीं मिला' WHEN 'failed' THEN 'भेंट पूरी नहीं हुई' WHEN 'rejected' THEN 'अस्वीकृत'
+      ELSE status END
+  ELSE
+    CASE status
+      WHEN 'booked' THEN 'Visit booked' WHEN 'assigned' THEN 'Agent assigned' WHEN 'en_route' THEN 'Agent on the way'
+      WHEN 'arrived' THEN 'Agent arrived' WHEN 'documents_collected' THEN 'Documents collected'
+      WHEN 'submitted' THEN 'Submitted to the department' WHEN 'certificate_ready' THEN 'Certificate ready'
+      WHEN 'delivered' THEN 'Delivered' WHEN 'cancelled' THEN 'Cancelled' WHEN 'rescheduled' THEN 'Rescheduled'
+      WHEN 'no_show' THEN 'Nobody was at home' WHEN 'failed' THEN 'Visit not completed' WHEN 'rejected' THEN 'Rejected'
+      ELSE status END
+  END
+$$;

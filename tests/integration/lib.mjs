@@ -138,7 +138,7 @@ export function windowLedger(zone, start) {
 // Sets the free units of a zone's window: agent i of the zone (by code) gets free[i] more
 // units than it has booked (agents beyond the list get none).
 export function setWindowFree(zone, start, free) {
-  const values = free.map((f, i) => `(${i + 1}, ${Number(f)})`).join(', ');
+  const values = free.map((f, i) => `(${i + 1}, ${Number(f)})`).join(', ') || '(0, 0)';
   sql(`UPDATE agent_window w SET capacity = w.booked + coalesce(v.free, 0)
          FROM (SELECT a.id, row_number() OVER (ORDER BY a.code) AS n FROM agent a JOIN zone z ON z.id = a.zone_id
                 WHERE z.code = ${lit(zone)}) x
