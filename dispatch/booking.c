@@ -344,15 +344,26 @@ static enum db_status booking_resident_booker(struct http_req *r, const struct b
 static enum db_status booking_create_tx(struct http_req *r, const struct booking_input *in,
 					const struct booking_context *ctx, const char *lat, const char *lon)
 {
+	/* The booking, its first event and its audit entry in one statement. */
 	static const char q_insert[] =
-		"INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, beneficiary_id, "
-		"  beneficiary_name, beneficiary_language, address, location, zone_id, window_start, window_end, agent_id, "
-		"  status, fee_paise, created_by_role, created_by_id, created_at, updated_at) "
-		"VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, ST_SetSRID(ST_MakePoint($11, $10), 4326), $12, "
-		"        $13, $14, $15, 'booked', $16, $17, $18, $19, $19) RETURNING id";
-	static const char q_notify[] = "SELECT booking_notify($1, 'booking_confirmed', $2, $3, 'created')";
-	static const char q_reply[] =
-		"SELECT (booking_json(b, $2) || jsonb_build_object('tracking_url', $3::text))::text FROM booking b WHERE id = $1";
+		"WITH b AS (INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, "
+		"             beneficiary_id, beneficiary_name, beneficiary_language, address, location, zone_id, "
+		"             window_start, window_end, agent_id, status, fee_paise, created_by_role, created_by_id, "
+		"             created_at, updated_at) "
+		"           VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, ST_SetSRID(ST_MakePoint($11, $10), 4326), "
+		"                   $12, $13, $14, $15, 'booked', $16, $17, $18, $19, $19) "
+		"           RETURNING id, district_id, reference, created_at), "
+		"     e AS (INSERT INTO booking_event (booking_id, district_id, action, to_status, actor_role, actor_id, at) "
+		"           SELECT id, district_id, 'created', 'booked', $17, $18, created_at FROM b RETURNING id) "
+		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
+		"SELECT b.district_id, b.created_at, $17, $18, 'booking.created', 'booking', b.reference, "
+		"       jsonb_build_object('event', e.id, 'from', NULL::text, 'to', 'booked') FROM b, e "
+		"RETURNING (SELECT id FROM b)";
+	/* The confirmation SMS and the reply. */
+	static const char q_finish[] =
+		"SELECT booking_notify(b.id, 'booking_confirmed', $2, $3, 'created'), "
+		"       (booking_json(b, $4) || jsonb_build_object('tracking_url', $3::text))::text "
+		"FROM booking b WHERE b.id = $1";
 	struct idem idem;
 	char now[40], booker_id[24], beneficiary_id[24], agent_id[16], window_end[40], reference[18];
 	char token[23], tracking_hash[65], url[300], creator[24];
@@ -408,18 +419,11 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 	char booking_id[24];
 	snprintf(booking_id, sizeof booking_id, "%s", db_get(res, 0, 0));
 	PQclear(res);
-	res = NULL;
-	if ((st = booking_record(r, booking_id, ctx->district_id, reference, "created", NULL, "booked", now, NULL)) !=
-	    DB_OK)
-		goto db_fail;
-	const char *np[] = { booking_id, now, url };
-	if ((st = db_run(q_notify, 3, np)) != DB_OK)
-		goto db_fail;
-	const char *rp[] = { booking_id, in->bk_language ? in->bk_language : http_lang(r), url };
-	res = db_exec(q_reply, 3, rp, &st);
+	const char *fp[] = { booking_id, now, url, in->bk_language ? in->bk_language : http_lang(r) };
+	res = db_exec(q_finish, 4, fp, &st);
 	if (st != DB_OK)
 		goto db_fail;
-	const char *body = db_get(res, 0, 0);
+	const char *body = db_get(res, 0, 1);
 	if ((st = idem_finish(&idem, 201, body)) != DB_OK || (st = db_commit()) != DB_OK)
 		goto db_fail;
 	metrics_count("mitan_bookings_created_total", 1);

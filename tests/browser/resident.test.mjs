@@ -398,10 +398,8 @@ test('a window that fills up while the resident confirms: back to the windows, t
   }
 });
 
-// The server's tracking page links /track.css, but the API route prefix "/t" is a plain
-// string prefix in civetweb and also captures /track.css (a JSON 404). Marked todo until
-// the server registers "/t/" (or falls back to static files); it then passes on its own.
-test('the public tracking page gets its stylesheet', { todo: 'server: route prefix "/t" captures /track.css' }, async () => {
+// The tracking page links /track.css: the API's "/t/" prefix must not capture it.
+test('the public tracking page gets its stylesheet', async () => {
   const r = await fetch(`${BASE}/track.css`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type') || '', /^text\/css/);
