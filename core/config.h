@@ -28,6 +28,29 @@ struct config {
 	long booking_days_ahead;
 	long max_body;
 	long db_statement_timeout_ms;
+	/* scheduler and SMS (issue 5) */
+	long worker_in_process;    /* `mitan serve` also runs the job worker */
+	long worker_poll_ms;
+	char *sms_url;
+	char *sms_api_key;
+	char *sms_api_key_header;
+	char *sms_sender;
+	char *sms_dlt_entity_id;
+	char *sms_dlt_templates;   /* "template=dlt_id,template=dlt_id" */
+	long sms_timeout_ms;
+	char *sms_dlr_secret;      /* HMAC key of delivery reports */
+	long sms_per_phone_per_hour;
+	long visit_notice_hour;    /* local hour of the visit-day SMS */
+	/* field agents and documents (issue 4) */
+	char *upload_dir;          /* empty = data/uploads */
+	long upload_max_bytes;
+	char *upload_key;          /* 64 hex chars (AES-256); empty = derived from the installation secret */
+	long signed_link_seconds;
+	long visit_code_max_attempts;
+	/* planning (issue 3) */
+	char *travel_road_factor;  /* geodesic distance x this = road distance */
+	char *travel_speed_kmh;
+	long plan_time_limit_s;
 };
 
 extern struct config cfg;
