@@ -18,6 +18,7 @@
 #include "migrate.h"
 #include "routes.h"
 #include "seed.h"
+#include "solomon.h"
 
 static void usage(void)
 {
@@ -28,6 +29,8 @@ static void usage(void)
 		"  serve             HTTP server: the API under /api/v1, the web front ends, /healthz /readyz /metrics\n"
 		"  migrate           apply sql/NNN_*.sql in order, each once\n"
 		"  seed [--demo]     load the service catalogue; --demo adds the demo city (Raipur) and its accounts\n"
+		"  plan --solomon FILE [--seed S] [--time-limit SECONDS] [--iterations N]\n"
+		"                    plan routes for a Solomon VRPTW instance; prints JSON\n"
 		"\n");
 	config_usage();
 }
@@ -128,6 +131,9 @@ int main(int argc, char **argv)
 		return argi >= argc ? 2 : 0;
 	}
 	const char *cmd = argv[argi++];
+	/* Planning a benchmark file needs neither configuration nor database. */
+	if (strcmp(cmd, "plan") == 0 && argi < argc && strncmp(argv[argi], "--solomon", 9) == 0)
+		return solomon_plan_main(argc - argi, argv + argi);
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "seed") != 0) {
 		fprintf(stderr, "mitan: unknown command \"%s\"\n\n", cmd);
 		usage();
