@@ -28,6 +28,7 @@ struct config {
 	long booking_days_ahead;
 	long max_body;
 	long db_statement_timeout_ms;
+	long db_connections;       /* the pool shared by all threads */
 	/* scheduler and SMS (issue 5) */
 	long worker_in_process;    /* `mitan serve` also runs the job worker */
 	long worker_poll_ms;

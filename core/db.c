@@ -9,43 +9,57 @@
 #include "log.h"
 #include "util.h"
 
-struct db_thread {
+/* A pooled connection. HTTP threads are many (keep-alive ties a thread to a client), but
+ * PostgreSQL does best with a few busy backends per core: a thread takes a connection at
+ * its first statement and gives it back in db_release(), after each request or job. */
+struct db_conn {
 	PGconn *conn;
 	const char **prepared; /* SQL texts prepared on this connection, by address */
 	size_t nprepared, capprepared;
-	char sqlstate[6];
-	char constraint[64];
+	int in_use;
 };
 
-static pthread_key_t db_key;
-static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+static struct db_conn *db_pool;
+static int db_pool_size;
+static pthread_mutex_t db_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t db_pool_free = PTHREAD_COND_INITIALIZER;
 static char *db_conninfo;
+static pthread_t db_owner; /* the thread that called db_init: it closes the pool */
 
-static void db_thread_free(void *p)
-{
-	struct db_thread *t = p;
-	if (!t)
-		return;
-	if (t->conn)
-		PQfinish(t->conn);
-	free(t->prepared);
-	free(t);
-}
+static _Thread_local struct db_conn *db_mine;
+static _Thread_local char db_sqlstate[6];
+static _Thread_local char db_constraint[64];
 
-static void db_make_key(void)
+static struct db_conn *db_self(void)
 {
-	pthread_key_create(&db_key, db_thread_free);
-}
-
-static struct db_thread *db_self(void)
-{
-	pthread_once(&db_key_once, db_make_key);
-	struct db_thread *t = pthread_getspecific(db_key);
-	if (!t) {
-		t = xcalloc(1, sizeof *t);
-		pthread_setspecific(db_key, t);
+	if (db_mine)
+		return db_mine;
+	pthread_mutex_lock(&db_pool_lock);
+	for (;;) {
+		for (int i = 0; i < db_pool_size; i++) {
+			if (!db_pool[i].in_use) {
+				db_pool[i].in_use = 1;
+				db_mine = &db_pool[i];
+				break;
+			}
+		}
+		if (db_mine)
+			break;
+		pthread_cond_wait(&db_pool_free, &db_pool_lock);
 	}
-	return t;
+	pthread_mutex_unlock(&db_pool_lock);
+	return db_mine;
+}
+
+static void db_give_back(void)
+{
+	if (!db_mine)
+		return;
+	pthread_mutex_lock(&db_pool_lock);
+	db_mine->in_use = 0;
+	db_mine = NULL;
+	pthread_cond_signal(&db_pool_free);
+	pthread_mutex_unlock(&db_pool_lock);
 }
 
 int db_init(char *err, size_t errlen)
@@ -55,6 +69,11 @@ int db_init(char *err, size_t errlen)
 
 	free(db_conninfo);
 	db_conninfo = NULL;
+	if (!db_pool) {
+		db_pool_size = (int)cfg.db_connections;
+		db_pool = xcalloc((size_t)db_pool_size, sizeof *db_pool);
+		db_owner = pthread_self();
+	}
 	if (cfg.database_url[0]) {
 		db_conninfo = xstrdup(cfg.database_url);
 		return 0;
@@ -81,13 +100,22 @@ int db_init(char *err, size_t errlen)
 
 void db_shutdown(void)
 {
-	db_thread_free(pthread_getspecific(db_key));
-	pthread_setspecific(db_key, NULL);
+	db_release();
+	if (!db_pool || !pthread_equal(pthread_self(), db_owner))
+		return;
+	for (int i = 0; i < db_pool_size; i++) {
+		if (db_pool[i].conn)
+			PQfinish(db_pool[i].conn);
+		free(db_pool[i].prepared);
+	}
+	free(db_pool);
+	db_pool = NULL;
+	db_pool_size = 0;
 	free(db_conninfo);
 	db_conninfo = NULL;
 }
 
-static void db_forget(struct db_thread *t)
+static void db_forget(struct db_conn *t)
 {
 	if (t->conn)
 		PQfinish(t->conn);
@@ -95,7 +123,7 @@ static void db_forget(struct db_thread *t)
 	t->nprepared = 0;
 }
 
-static PGconn *db_connect(struct db_thread *t)
+static PGconn *db_connect(struct db_conn *t)
 {
 	static const char setup[] = "SELECT set_config('statement_timeout', $1, false), "
 				    "set_config('TimeZone', 'UTC', false)";
@@ -126,13 +154,13 @@ static PGconn *db_connect(struct db_thread *t)
 	return t->conn;
 }
 
-static enum db_status db_classify(struct db_thread *t, const PGresult *res)
+static enum db_status db_classify(struct db_conn *t, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *cons = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
 
-	snprintf(t->sqlstate, sizeof t->sqlstate, "%s", state ? state : "");
-	snprintf(t->constraint, sizeof t->constraint, "%s", cons ? cons : "");
+	snprintf(db_sqlstate, sizeof db_sqlstate, "%s", state ? state : "");
+	snprintf(db_constraint, sizeof db_constraint, "%s", cons ? cons : "");
 	if (!t->conn || PQstatus(t->conn) != CONNECTION_OK)
 		return DB_DOWN;
 	if (!state)
@@ -151,7 +179,7 @@ static enum db_status db_classify(struct db_thread *t, const PGresult *res)
 }
 
 /* Index of sql among the statements prepared on this connection, preparing it if new. */
-static int db_prepare(struct db_thread *t, const char *sql, int nparams, char *name, size_t namelen,
+static int db_prepare(struct db_conn *t, const char *sql, int nparams, char *name, size_t namelen,
 		      enum db_status *status)
 {
 	size_t i;
@@ -164,7 +192,7 @@ static int db_prepare(struct db_thread *t, const char *sql, int nparams, char *n
 	PGresult *res = PQprepare(t->conn, name, sql, nparams, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		*status = db_classify(t, res);
-		log_error("db: prepare failed (%s): %s", t->sqlstate, PQresultErrorMessage(res));
+		log_error("db: prepare failed (%s): %s", db_sqlstate, PQresultErrorMessage(res));
 		PQclear(res);
 		return -1;
 	}
@@ -179,12 +207,12 @@ static int db_prepare(struct db_thread *t, const char *sql, int nparams, char *n
 
 PGresult *db_exec(const char *sql, int nparams, const char *const *params, enum db_status *status)
 {
-	struct db_thread *t = db_self();
+	struct db_conn *t = db_self();
 	char name[32];
 	PGresult *res;
 
 	*status = DB_DOWN;
-	t->sqlstate[0] = t->constraint[0] = '\0';
+	db_sqlstate[0] = db_constraint[0] = '\0';
 	if (!db_connect(t))
 		return NULL;
 	if (db_prepare(t, sql, nparams, name, sizeof name, status) != 0)
@@ -197,9 +225,9 @@ PGresult *db_exec(const char *sql, int nparams, const char *const *params, enum 
 	}
 	*status = db_classify(t, res);
 	if (*status == DB_FAILED || *status == DB_DOWN)
-		log_error("db: %s: %s", t->sqlstate[0] ? t->sqlstate : "-", PQresultErrorMessage(res));
+		log_error("db: %s: %s", db_sqlstate[0] ? db_sqlstate : "-", PQresultErrorMessage(res));
 	else
-		log_debug("db: %s: %s", t->sqlstate, PQresultErrorMessage(res));
+		log_debug("db: %s: %s", db_sqlstate, PQresultErrorMessage(res));
 	PQclear(res);
 	return NULL;
 }
@@ -213,7 +241,7 @@ enum db_status db_run(const char *sql, int nparams, const char *const *params)
 
 enum db_status db_script(const char *script)
 {
-	struct db_thread *t = db_self();
+	struct db_conn *t = db_self();
 	enum db_status st = DB_DOWN;
 	if (!db_connect(t))
 		return st;
@@ -246,22 +274,21 @@ enum db_status db_commit(void)
 void db_rollback(void)
 {
 	static const char sql[] = "ROLLBACK";
-	struct db_thread *t = db_self();
-	if (t->conn && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+	struct db_conn *t = db_mine;
+	if (t && t->conn && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		db_run(sql, 0, NULL);
 }
 
 void db_release(void)
 {
-	struct db_thread *t = db_self();
-	if (!t->conn)
+	struct db_conn *t = db_mine;
+	if (!t)
 		return;
-	if (PQstatus(t->conn) != CONNECTION_OK) {
+	if (t->conn && PQstatus(t->conn) != CONNECTION_OK)
 		db_forget(t);
-		return;
-	}
-	if (PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+	else if (t->conn && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
 		db_rollback();
+	db_give_back();
 }
 
 int db_ping(void)
@@ -272,12 +299,12 @@ int db_ping(void)
 
 const char *db_last_sqlstate(void)
 {
-	return db_self()->sqlstate;
+	return db_sqlstate;
 }
 
 const char *db_last_constraint(void)
 {
-	return db_self()->constraint;
+	return db_constraint;
 }
 
 const char *db_get(const PGresult *res, int row, int col)

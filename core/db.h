@@ -1,6 +1,7 @@
-/* db: the one way to PostgreSQL. One connection per thread, made lazily and reset when
- * broken; every statement is parameterised ($n) and prepared once per connection, keyed by
- * the address of its static SQL text. */
+/* db: the one way to PostgreSQL. A bounded pool of connections (cfg.db_connections), made
+ * lazily and reset when broken: a thread holds one from its first statement until
+ * db_release(). Every statement is parameterised ($n) and prepared once per connection,
+ * keyed by the address of its static SQL text. */
 #ifndef MITAN_DB_H
 #define MITAN_DB_H
 
@@ -20,6 +21,8 @@ enum db_status {
 
 /* The conninfo used by every connection: MITAN_DATABASE_URL, or the embedded cluster's. */
 int db_init(char *err, size_t errlen);
+/* Gives back the caller's connection; from the thread that called db_init, also closes
+ * the pool. */
 void db_shutdown(void);
 
 /* Runs a statement with text parameters (NULL = SQL NULL). Returns the result (caller
@@ -33,7 +36,8 @@ enum db_status db_script(const char *script);
 enum db_status db_begin(void);
 enum db_status db_commit(void);
 void db_rollback(void);          /* no-op outside a transaction */
-/* Called after each request or job: rolls back an open transaction, drops a broken link. */
+/* Called after each request or job: rolls back an open transaction, drops a broken link,
+ * and gives the connection back to the pool. */
 void db_release(void);
 int db_ping(void);               /* 0 when the database answers */
 /* The last error's SQLSTATE and constraint name of this thread ("" when none). */
