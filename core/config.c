@@ -49,6 +49,7 @@ static const struct config_entry config_table[] = {
 	INT(booking_lead_minutes, 60, 0, 10080, "a window can be booked until this long before it starts"),
 	INT(booking_days_ahead, 14, 1, 90, "how far ahead windows are offered"),
 	INT(max_body, 65536, 1024, 1048576, "default limit of a request body in bytes"),
+	INT(slots_cache_ms, 1000, 0, 60000, "a zone's availability is served from memory this long (0 = never)"),
 	INT(db_statement_timeout_ms, 10000, 100, 600000, "statement timeout of server connections"),
 	INT(db_connections, 12, 1, 500, "database connections shared by all threads (a few per core)"),
 	INT(worker_in_process, 1, 0, 1, "mitan serve also runs the job worker"),

@@ -27,6 +27,7 @@ struct config {
 	long booking_lead_minutes;
 	long booking_days_ahead;
 	long max_body;
+	long slots_cache_ms;       /* how long a zone's availability may be served from memory */
 	long db_statement_timeout_ms;
 	long db_connections;       /* the pool shared by all threads */
 	/* scheduler and SMS (issue 5) */

@@ -14,6 +14,7 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "slots.h"
 #include "util.h"
 
 #define BOOKING_TRIES 3     /* a deadlock or serialization failure is retried this often */
@@ -427,6 +428,7 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 	if ((st = idem_finish(&idem, 201, body)) != DB_OK || (st = db_commit()) != DB_OK)
 		goto db_fail;
 	metrics_count("mitan_bookings_created_total", 1);
+	slots_invalidate(strtol(ctx->zone_id, NULL, 10));
 	http_reply_json_text(r, 201, body);
 	goto out;
 db_fail:
@@ -567,7 +569,7 @@ static PGresult *booking_lock_for(struct http_req *r, const char *to, enum db_st
 	return NULL;
 }
 
-static void booking_finish_change(struct http_req *r, const char *booking_id, enum db_status st)
+static void booking_finish_change(struct http_req *r, const char *booking_id, long zone, enum db_status st)
 {
 	enum db_status rst;
 	PGresult *res;
@@ -575,6 +577,7 @@ static void booking_finish_change(struct http_req *r, const char *booking_id, en
 		http_error_db(r, st);
 		return;
 	}
+	slots_invalidate(zone);
 	const char *p[] = { booking_id, http_lang(r) };
 	res = db_exec(booking_q_reply, 2, p, &rst);
 	if (rst != DB_OK)
@@ -614,7 +617,7 @@ void booking_cancel(struct http_req *r)
 	    (st = booking_record(r, booking_id, db_get(b, 0, 2), r->params[0], "cancelled", db_get(b, 0, 1), "cancelled",
 				 now, reason)) == DB_OK)
 		st = db_run(q_notify, 2, cp);
-	booking_finish_change(r, booking_id, st);
+	booking_finish_change(r, booking_id, db_get_ll(b, 0, 3), st);
 	PQclear(b);
 }
 
@@ -673,7 +676,7 @@ void booking_reschedule(struct http_req *r)
 				 now, NULL)) == DB_OK)
 		st = db_run(q_notify, 3, np);
 finish:
-	booking_finish_change(r, booking_id, st);
+	booking_finish_change(r, booking_id, db_get_ll(b, 0, 3), st);
 out:
 	PQclear(b);
 }

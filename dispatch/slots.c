@@ -1,6 +1,8 @@
 #include "slots.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -31,32 +33,107 @@ static int slots_query_number(struct http_req *r, const char *name, double min, 
 	return 0;
 }
 
+/* Availability changes only when someone books, cancels or reschedules, and is read far
+ * more often: each zone's answer is kept for cfg.slots_cache_ms, and dropped at once when
+ * this process changes a booking in that zone. (Another process's change shows within the
+ * time to live; the booking itself is always decided by the ledger.) */
+#define SLOTS_CACHE_SIZE 256
+#define SLOTS_ZONE_GENERATIONS 64
+
+struct slots_entry {
+	char key[96];
+	long zone;
+	unsigned generation;
+	int64_t expires_us;
+	char *json;
+};
+
+static struct slots_entry slots_cache[SLOTS_CACHE_SIZE];
+static unsigned slots_generation[SLOTS_ZONE_GENERATIONS];
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct slots_entry *slots_entry_for(const char *key)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &slots_cache[h % SLOTS_CACHE_SIZE];
+}
+
+void slots_invalidate(long zone)
+{
+	pthread_mutex_lock(&slots_lock);
+	slots_generation[(unsigned long)zone % SLOTS_ZONE_GENERATIONS]++;
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* A copy of the cached answer, or NULL. */
+static char *slots_cache_get(const char *key, long zone)
+{
+	char *json = NULL;
+	pthread_mutex_lock(&slots_lock);
+	struct slots_entry *e = slots_entry_for(key);
+	if (e->json && strcmp(e->key, key) == 0 && e->expires_us > clock_now_us() &&
+	    e->generation == slots_generation[(unsigned long)zone % SLOTS_ZONE_GENERATIONS])
+		json = xstrdup(e->json);
+	pthread_mutex_unlock(&slots_lock);
+	return json;
+}
+
+static void slots_cache_put(const char *key, long zone, unsigned generation, const char *json)
+{
+	pthread_mutex_lock(&slots_lock);
+	struct slots_entry *e = slots_entry_for(key);
+	free(e->json);
+	snprintf(e->key, sizeof e->key, "%s", key);
+	e->zone = zone;
+	e->generation = generation;
+	e->expires_us = clock_now_us() + cfg.slots_cache_ms * 1000;
+	e->json = xstrdup(json);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static unsigned slots_generation_of(long zone)
+{
+	pthread_mutex_lock(&slots_lock);
+	unsigned g = slots_generation[(unsigned long)zone % SLOTS_ZONE_GENERATIONS];
+	pthread_mutex_unlock(&slots_lock);
+	return g;
+}
+
 void slots_list(struct http_req *r)
 {
-	/* Windows of the agents who could serve this place: capable, active, in the zone
-	 * whose polygon covers it, from the later of `from` and now + lead time. */
-	static const char sql[] =
-		"WITH z AS (SELECT z.id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
-		"            WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) ORDER BY z.id LIMIT 1), "
-		"     s AS (SELECT code, department FROM service WHERE code = $1 AND active), "
-		"     f AS (SELECT coalesce($4::date, ($5::timestamptz AT TIME ZONE z.time_zone)::date) AS day FROM z) "
-		"SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM z), "
-		"  (SELECT coalesce(json_agg(json_build_object('start', rfc3339(w.starts_at, z.time_zone), "
-		"                                              'end', rfc3339(w.ends_at, z.time_zone), "
-		"                                              'remaining', w.remaining) ORDER BY w.starts_at), '[]') "
-		"     FROM z, f, (SELECT w.starts_at, max(w.ends_at) AS ends_at, sum(w.capacity - w.booked) AS remaining "
-		"                   FROM agent_window w JOIN agent a ON a.id = w.agent_id, z, s, f "
-		"                  WHERE w.zone_id = z.id AND a.active "
-		"                    AND a.skills && ARRAY[s.code, s.department, '*'] "
-		"                    AND w.starts_at >= greatest((f.day::timestamp AT TIME ZONE z.time_zone), "
-		"                                                $5::timestamptz + make_interval(mins => $7::int)) "
-		"                    AND w.starts_at < ((f.day + $6::int)::timestamp AT TIME ZONE z.time_zone) "
-		"                  GROUP BY w.starts_at) w)::text";
-	char service[48], from[16], days_text[8], now[40], days[8], lat_text[32], lon_text[32], lead[16];
+	/* The zone whose polygon covers the place, its time zone and the first local day. */
+	static const char q_place[] =
+		"SELECT (SELECT count(*) FROM service WHERE code = $1 AND active), z.id, z.time_zone, "
+		"       coalesce($4::date, ($5::timestamptz AT TIME ZONE z.time_zone)::date)::text "
+		"FROM (SELECT 1) one "
+		"LEFT JOIN LATERAL (SELECT z.id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
+		"                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) "
+		"                    ORDER BY z.id LIMIT 1) z ON true";
+	/* The windows of the agents who could serve it: capable, active, of that zone, from
+	 * the later of the first day and now + lead time. The few capable agents first, then
+	 * their windows by primary key: several times cheaper than joining every window of
+	 * the zone to its agent. */
+	static const char q_windows[] =
+		"SELECT coalesce(json_agg(json_build_object('start', rfc3339(w.starts_at, $7), 'end', rfc3339(w.ends_at, $7), "
+		"                                           'remaining', w.remaining) ORDER BY w.starts_at), '[]')::text "
+		"FROM (SELECT w.starts_at, max(w.ends_at) AS ends_at, sum(w.capacity - w.booked) AS remaining "
+		"        FROM agent_window w "
+		"       WHERE w.agent_id = ANY (ARRAY(SELECT a.id FROM agent a JOIN service s ON s.code = $2 "
+		"                                     WHERE a.zone_id = $1::int AND a.active "
+		"                                       AND a.skills && ARRAY[s.code, s.department, '*'])) "
+		"         AND w.zone_id = $1::int "
+		"         AND w.starts_at >= greatest($3::date::timestamp AT TIME ZONE $7, "
+		"                                     $4::timestamptz + make_interval(mins => $6::int)) "
+		"         AND w.starts_at < ($3::date + $5::int)::timestamp AT TIME ZONE $7 "
+		"       GROUP BY w.starts_at) w";
+	char service[48], from[16], days_text[8], now[40], days[8], lat_text[32], lon_text[32], lead[16], key[96];
 	double lat, lon;
-	long ndays = 7;
+	long ndays = 7, zone;
 	enum db_status st;
-	PGresult *res = NULL;
+	PGresult *res = NULL, *win = NULL;
+	char *cached = NULL;
 
 	if (http_query(r, "service", service, sizeof service) != 1 || !service[0]) {
 		http_error_field(r, "service", "is required: a service code from /api/v1/services");
@@ -81,18 +158,38 @@ void slots_list(struct http_req *r)
 	snprintf(days, sizeof days, "%ld", ndays);
 	snprintf(lead, sizeof lead, "%ld", cfg.booking_lead_minutes);
 	clock_now_text(now, sizeof now);
-	const char *params[] = { service, lat_text, lon_text, has_from ? from : NULL, now, days, lead };
-	res = db_exec(sql, 7, params, &st);
+	const char *params[] = { service, lat_text, lon_text, has_from ? from : NULL, now };
+	res = db_exec(q_place, 5, params, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	if (db_get_ll(res, 0, 0) == 0)
+	if (db_get_ll(res, 0, 0) == 0) {
 		http_error_field(r, "service", "no such service");
-	else if (db_get_ll(res, 0, 1) == 0)
+		goto out;
+	}
+	if (!db_get(res, 0, 1)) {
 		http_error(r, 422, "outside_service_area", "this place is outside every zone served by Mitan");
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 2));
+		goto out;
+	}
+	zone = db_get_ll(res, 0, 1);
+	snprintf(key, sizeof key, "%ld|%s|%s|%ld", zone, service, db_get(res, 0, 3), ndays);
+	if (cfg.slots_cache_ms > 0 && (cached = slots_cache_get(key, zone))) {
+		http_reply_json_text(r, 200, cached);
+		goto out;
+	}
+	unsigned generation = slots_generation_of(zone);
+	const char *wp[] = { db_get(res, 0, 1), service, db_get(res, 0, 3), now, days, lead, db_get(res, 0, 2) };
+	win = db_exec(q_windows, 7, wp, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	if (cfg.slots_cache_ms > 0)
+		slots_cache_put(key, zone, generation, db_get(win, 0, 0));
+	http_reply_json_text(r, 200, db_get(win, 0, 0));
 out:
+	free(cached);
 	PQclear(res);
+	PQclear(win);
 }

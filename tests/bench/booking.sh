@@ -58,8 +58,14 @@ echo "   overbooked windows: $("${PSQL[@]}" -c "SELECT count(*) FROM agent_windo
 echo "   ledger vs bookings: $("${PSQL[@]}" -c "SELECT (SELECT sum(booked) FROM agent_window) || ' units taken, ' || (SELECT count(*) FROM booking WHERE status = 'booked') || ' bookings'")"
 
 echo
-echo "== GET /api/v1/slots (7 days, one place), $CONNS connections, 10 s"
-wrk -t2 -c"$CONNS" -d10s -s tests/bench/latency.lua "$URL/api/v1/slots?service=income_certificate&lat=21.27&lon=81.63&days=7" | sed -n '/^requests/,$p'
+echo "== GET /api/v1/slots (7 days, a random place in the city each time), $CONNS connections, 10 s"
+wrk -t2 -c"$CONNS" -d10s -s tests/bench/slots.lua "$URL" | sed -n '/^requests/,$p'
+echo "== GET /api/v1/slots, the same without the availability cache (MITAN_SLOTS_CACHE_MS=0)"
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+MITAN_SLOTS_CACHE_MS=0 bin/mitan serve >>"$MITAN_DATA/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 50); do curl -fs "$URL/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+wrk -t2 -c"$CONNS" -d10s -s tests/bench/slots.lua "$URL" | sed -n '/^requests/,$p'
 echo "== GET /healthz (trivial handler through the same router), $CONNS connections, 10 s"
 wrk -t2 -c"$CONNS" -d10s -s tests/bench/latency.lua "$URL/healthz" | sed -n '/^requests/,$p'
 
