@@ -8,7 +8,11 @@ ROOT=$(pwd)
 OUT=${OUT:-build/rel}
 
 export MITAN_DATA=$(mktemp -d /tmp/mitan-test.XXXXXX)
+# Tests change capacities with SQL behind the server's back: no availability cache.
+export MITAN_SLOTS_CACHE_MS=0
 export MITAN_ENV=test MITAN_TRUST_PROXY=1 MITAN_LOG_LEVEL=${MITAN_LOG_LEVEL:-warn}
+# The SMS tests run their own workers (bin/mitan worker), with the http driver too (issue 5).
+export MITAN_WORKER_IN_PROCESS=0 MITAN_SMS_DLR_SECRET=test-dlr-secret
 chmod 755 "$MITAN_DATA"
 passed=0
 failed=0
