@@ -300,6 +300,7 @@ CREATE FUNCTION audit_seal() RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
   last_no bigint;
   last_hash bytea;
+  h bytea;
   r audit_log;
   n int := 0;
 BEGIN
@@ -311,10 +312,9 @@ BEGIN
   last_no := coalesce(last_no, 0);
   FOR r IN SELECT * FROM audit_log WHERE hash IS NULL ORDER BY id LIMIT 10000 LOOP
     last_no := last_no + 1;
-    UPDATE audit_log SET chain_no = last_no, prev_hash = last_hash,
-                         hash = audit_entry_digest(last_hash, r)
-     WHERE id = r.id;
-    last_hash := audit_entry_digest(last_hash, r);
+    h := audit_entry_digest(last_hash, r);
+    UPDATE audit_log SET chain_no = last_no, prev_hash = last_hash, hash = h WHERE id = r.id;
+    last_hash := h;
     n := n + 1;
   END LOOP;
   RETURN n;
