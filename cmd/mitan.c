@@ -16,7 +16,9 @@
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
+#include "plan.h"
 #include "routes.h"
+#include "sched.h"
 #include "seed.h"
 #include "solomon.h"
 
@@ -29,8 +31,11 @@ static void usage(void)
 		"  serve             HTTP server: the API under /api/v1, the web front ends, /healthz /readyz /metrics\n"
 		"  migrate           apply sql/NNN_*.sql in order, each once\n"
 		"  seed [--demo]     load the service catalogue; --demo adds the demo city (Raipur) and its accounts\n"
+		"  worker [--once]   run jobs and deliver SMS; --once runs what is due now and exits\n"
 		"  plan --solomon FILE [--seed S] [--time-limit SECONDS] [--iterations N]\n"
 		"                    plan routes for a Solomon VRPTW instance; prints JSON\n"
+		"  plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit SECONDS] [--baseline]\n"
+		"                    plan each zone's day from the database and store the routes\n"
 		"\n");
 	config_usage();
 }
@@ -107,9 +112,12 @@ static int cmd_serve(void)
 		return 1;
 	}
 	pthread_create(&hk, NULL, housekeeping, NULL);
+	if (cfg.worker_in_process && sched_start() != 0)
+		log_error("the in-process worker did not start; run `mitan worker`");
 	log_info("serving on http://%s:%ld (env %s, sms driver %s)", cfg.listen, cfg.port, cfg.env, cfg.sms_driver);
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping", sig);
+	sched_stop();
 	housekeeping_stop = 1;
 	http_stop();
 	pthread_join(hk, NULL);
@@ -134,7 +142,8 @@ int main(int argc, char **argv)
 	/* Planning a benchmark file needs neither configuration nor database. */
 	if (strcmp(cmd, "plan") == 0 && argi < argc && strncmp(argv[argi], "--solomon", 9) == 0)
 		return solomon_plan_main(argc - argi, argv + argi);
-	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "seed") != 0) {
+	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "seed") != 0 &&
+	    strcmp(cmd, "worker") != 0 && strcmp(cmd, "plan") != 0) {
 		fprintf(stderr, "mitan: unknown command \"%s\"\n\n", cmd);
 		usage();
 		return 2;
@@ -144,6 +153,16 @@ int main(int argc, char **argv)
 		goto out;
 	if (strcmp(cmd, "serve") == 0) {
 		rc = cmd_serve();
+	} else if (strcmp(cmd, "worker") == 0) {
+		int once = argi < argc && strcmp(argv[argi], "--once") == 0;
+		if (argi + once < argc) {
+			fprintf(stderr, "mitan: worker takes only --once\n");
+			rc = 2;
+			goto out;
+		}
+		rc = sched_run(once);
+	} else if (strcmp(cmd, "plan") == 0) {
+		rc = plan_main(argc - argi, argv + argi);
 	} else if (strcmp(cmd, "migrate") == 0) {
 		rc = migrate_run("sql") == 0 ? 0 : 1;
 	} else {

@@ -2,10 +2,14 @@
 #include "routes.h"
 
 #include "account.h"
+#include "admin.h"
+#include "agent.h"
 #include "booking.h"
 #include "catalogue.h"
+#include "notify_api.h"
 #include "ops.h"
 #include "slots.h"
+#include "upload.h"
 
 #define KB 1024
 #define JSON HTTP_JSON
@@ -33,6 +37,39 @@ const struct http_route routes[] = {
 	  1 * KB, HTTP_JSON_OPTIONAL },
 	{ "POST", "/api/v1/bookings/{reference}/reschedule", booking_reschedule,
 	  ROLE_RESIDENT | ROLE_OPERATOR | ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+
+	/* field agents (issue 4): visits, status at the door, position, tus uploads */
+	{ "GET", "/api/v1/agent/visits", agent_visits, ROLE_AGENT, 0, 0 },
+	{ "POST", "/api/v1/agent/visits/{reference}/status", agent_visit_status, ROLE_AGENT, 2 * KB, JSON },
+	{ "POST", "/api/v1/agent/location", agent_location, ROLE_AGENT, 1 * KB, JSON },
+	{ "OPTIONS", "/api/v1/agent/uploads", upload_options, 0, 0, 0 },
+	{ "POST", "/api/v1/agent/uploads", upload_create, ROLE_AGENT, 0, 0 },
+	{ "GET", "/api/v1/agent/uploads/{id}", upload_head, ROLE_AGENT, 0, 0 },
+	{ "PATCH", "/api/v1/agent/uploads/{id}", upload_patch, ROLE_AGENT, 0, HTTP_STREAM },
+	{ "DELETE", "/api/v1/agent/uploads/{id}", upload_delete, ROLE_AGENT, 0, 0 },
+	/* documents: officers get a short-lived signed link; the link itself is the credential */
+	{ "GET", "/api/v1/bookings/{reference}/documents/{code}/link", document_link, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/documents/{id}", document_view, 0, 0, 0 },
+
+	/* scheduler and SMS (issue 5) */
+	{ "POST", "/api/v1/bookings/{reference}/remind", sla_remind, ROLE_RESIDENT, 1 * KB, HTTP_JSON_OPTIONAL },
+	{ "POST", "/api/v1/sms/dlr", sms_dlr, 0, 4 * KB, 0 }, /* HMAC-signed raw body, checked before parsing */
+	{ "GET", "/api/v1/admin/sms/dead-letters", sms_dead_letters, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/admin/sla", sla_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+
+	/* nodal officers (issue 3): agents, shifts, zones, unavailability, plans */
+	{ "GET", "/api/v1/admin/agents", admin_agents_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "POST", "/api/v1/admin/agents", admin_agent_create, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
+	{ "PATCH", "/api/v1/admin/agents/{code}", admin_agent_update, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
+	{ "PUT", "/api/v1/admin/agents/{code}/shifts/{date}", admin_shift_put, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "POST", "/api/v1/admin/agents/{code}/unavailable", admin_agent_unavailable, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "GET", "/api/v1/admin/zones", admin_zones_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "PUT", "/api/v1/admin/zones/{code}", admin_zone_put, ROLE_OFFICER | ROLE_ADMIN, 256 * KB, JSON },
+	{ "GET", "/api/v1/admin/unplaced", admin_unplaced, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "POST", "/api/v1/admin/bookings/{reference}/reassign", admin_reassign, ROLE_OFFICER | ROLE_ADMIN, 1 * KB,
+	  HTTP_JSON_OPTIONAL },
+	{ "POST", "/api/v1/admin/plans", admin_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "GET", "/api/v1/admin/plans", admin_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
 	{ "GET", "/api/v1/dev/sms", account_dev_sms, 0, 0, 0 },
 	{ "POST", "/api/v1/dev/clock", account_dev_clock, 0, 1 * KB, JSON },

@@ -28,6 +28,31 @@ void crypto_sha256(const void *p, size_t n, unsigned char out[CRYPTO_SHA256_LEN]
 	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
 }
 
+struct crypto_digest *crypto_sha256_begin(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		abort(); /* out of memory */
+	return (struct crypto_digest *)ctx;
+}
+
+void crypto_sha256_update(struct crypto_digest *d, const void *p, size_t n)
+{
+	EVP_DigestUpdate((EVP_MD_CTX *)d, p, n);
+}
+
+void crypto_sha256_end(struct crypto_digest *d, unsigned char out[CRYPTO_SHA256_LEN])
+{
+	unsigned int len = CRYPTO_SHA256_LEN;
+	EVP_DigestFinal_ex((EVP_MD_CTX *)d, out, &len);
+	EVP_MD_CTX_free((EVP_MD_CTX *)d);
+}
+
+void crypto_sha256_free(struct crypto_digest *d)
+{
+	EVP_MD_CTX_free((EVP_MD_CTX *)d);
+}
+
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
 			unsigned char out[CRYPTO_SHA256_LEN])
 {
@@ -101,6 +126,90 @@ static int crypto_base64url_decode(const char *s, unsigned char *out, size_t out
 	}
 	*outlen = o;
 	return 0;
+}
+
+int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t outcap, size_t *outlen)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0, i = 0;
+	for (; i < n && s[i] != '='; i++) {
+		int v;
+		char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+')
+			v = 62;
+		else if (c == '/')
+			v = 63;
+		else
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= outcap)
+				return -1;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	for (size_t pad = 0; i < n; i++, pad++) /* only '=' may follow, at most two */
+		if (s[i] != '=' || pad >= 2)
+			return -1;
+	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) /* a lone sextet or stray bits */
+		return -1;
+	*outlen = o;
+	return 0;
+}
+
+static int crypto_gcm(int enc, const unsigned char *key, const unsigned char *nonce, const void *aad, size_t aadlen,
+		      const void *in, size_t n, void *out, unsigned char *tag)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int len = 0, rc = -1;
+	if (!ctx || n > INT32_MAX || aadlen > INT32_MAX)
+		goto out;
+	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, CRYPTO_GCM_NONCE_LEN, NULL) != 1 ||
+	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
+		goto out;
+	if (aadlen && EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1)
+		goto out;
+	if (n && EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
+		goto out;
+	if (!enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	if (EVP_CipherFinal_ex(ctx, (unsigned char *)out + len, &len) != 1)
+		goto out; /* on open: the tag did not authenticate */
+	if (enc && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_GCM_TAG_LEN, tag) != 1)
+		goto out;
+	rc = 0;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int crypto_gcm_seal(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned char nonce[CRYPTO_GCM_NONCE_LEN],
+		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
+		    unsigned char tag[CRYPTO_GCM_TAG_LEN])
+{
+	return crypto_gcm(1, key, nonce, aad, aadlen, in, n, out, tag);
+}
+
+int crypto_gcm_open(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned char nonce[CRYPTO_GCM_NONCE_LEN],
+		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
+		    const unsigned char tag[CRYPTO_GCM_TAG_LEN])
+{
+	unsigned char t[CRYPTO_GCM_TAG_LEN];
+	memcpy(t, tag, sizeof t);
+	int rc = crypto_gcm(0, key, nonce, aad, aadlen, in, n, out, t);
+	if (rc != 0 && n)
+		OPENSSL_cleanse(out, n); /* never hand out unauthenticated plaintext */
+	return rc;
 }
 
 int crypto_token(char out[44], unsigned char hash[CRYPTO_SHA256_LEN])

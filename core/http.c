@@ -18,8 +18,8 @@ static struct mg_context *http_ctx;
 static const struct http_route *http_routes;
 static size_t http_nroutes;
 
-void http_reply_headers(struct http_req *r, int status, const char *content_type, const char *const *headers,
-			const void *data, size_t len)
+void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers,
+		      size_t len)
 {
 	char length[32];
 	if (r->status) {
@@ -37,8 +37,34 @@ void http_reply_headers(struct http_req *r, int status, const char *content_type
 	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
 		mg_response_header_add(r->conn, headers[i], headers[i + 1], -1);
 	mg_response_header_send(r->conn);
-	if (len && strcmp(r->method, "HEAD") != 0)
-		mg_write(r->conn, data, len);
+}
+
+int http_write(struct http_req *r, const void *data, size_t len)
+{
+	if (!len || strcmp(r->method, "HEAD") == 0)
+		return 0;
+	return mg_write(r->conn, data, len) == (int)len ? 0 : -1;
+}
+
+void http_reply_headers(struct http_req *r, int status, const char *content_type, const char *const *headers,
+			const void *data, size_t len)
+{
+	if (r->status) {
+		log_error("http: second reply to one request (status %d then %d)", r->status, status);
+		return;
+	}
+	http_reply_start(r, status, content_type, headers, len);
+	http_write(r, data, len);
+}
+
+int http_read(struct http_req *r, void *buf, size_t n)
+{
+	return mg_read(r->conn, buf, n > INT32_MAX ? INT32_MAX : n);
+}
+
+long long http_content_length(struct http_req *r)
+{
+	return mg_get_request_info(r->conn)->content_length;
 }
 
 void http_reply(struct http_req *r, int status, const char *content_type, const void *data, size_t len)
@@ -493,7 +519,7 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 			http_error(&r, 404, "not_found", "no such resource");
 		goto out;
 	}
-	if (http_has_body(r.method)) {
+	if (http_has_body(r.method) && !(route->flags & HTTP_STREAM)) {
 		if (route->max_body == 0) {
 			if (ri->content_length > 0) {
 				http_error(&r, 413, "body_too_large", "this request takes no body");

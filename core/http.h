@@ -38,6 +38,7 @@ enum http_route_flags {
 	HTTP_JSON = 1 << 0,     /* the body must be a JSON object */
 	HTTP_OPTIONAL_AUTH = 1 << 1, /* authenticate when a token is given, anonymous otherwise */
 	HTTP_JSON_OPTIONAL = 1 << 2, /* a JSON object body may be sent, or none */
+	HTTP_STREAM = 1 << 3,   /* the dispatcher reads no body: the handler streams it with http_read */
 };
 
 struct http_route {
@@ -66,6 +67,16 @@ void http_error(struct http_req *r, int status, const char *code, const char *fm
 void http_error_field(struct http_req *r, const char *field, const char *message);
 /* The reply for a failed database call: 503, 409, 400 or 500. */
 void http_error_db(struct http_req *r, enum db_status st);
+
+/* Streaming. http_read reads at most n bytes of the body: > 0 bytes read, 0 at its end, < 0
+ * on error or a lost connection. http_content_length is -1 when none was sent. */
+int http_read(struct http_req *r, void *buf, size_t n);
+long long http_content_length(struct http_req *r);
+/* Sends the status line and headers of a reply of exactly `len` bytes that the handler then
+ * writes with http_write (0 on success). */
+void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers,
+		      size_t len);
+int http_write(struct http_req *r, const void *data, size_t len);
 
 /* Query parameter `name` into out; 1 if present, 0 if absent, -1 if too long. */
 int http_query(struct http_req *r, const char *name, char *out, size_t outlen);

@@ -14,7 +14,8 @@ static const struct {
 	{ "en_route", "arrived" },      { "en_route", "no_show" },
 	{ "en_route", "failed" },       { "arrived", "documents_collected" },
 	{ "arrived", "failed" },        { "arrived", "rejected" },
-	{ "documents_collected", "submitted" }, { "submitted", "certificate_ready" },
+	{ "documents_collected", "completed" }, { "documents_collected", "submitted" },
+	{ "completed", "submitted" },   { "submitted", "certificate_ready" },
 	{ "submitted", "rejected" },    { "certificate_ready", "delivered" },
 };
 
@@ -26,7 +27,10 @@ int booking_state_allowed(const char *from, const char *to)
 	return 0;
 }
 
+/* A visit keeps its unit to the end: the agent's time in that window is spent whether the
+ * visit completed, failed or found nobody at home. Only cancelling gives it back (and a
+ * reschedule moves it). */
 int booking_state_holds_capacity(const char *status)
 {
-	return strcmp(status, "booked") == 0 || strcmp(status, "assigned") == 0;
+	return strcmp(status, "cancelled") != 0 && strcmp(status, "rescheduled") != 0;
 }

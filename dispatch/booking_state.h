@@ -4,7 +4,8 @@
 
 /* 1 if a booking in state `from` may move to `to`. */
 int booking_state_allowed(const char *from, const char *to);
-/* 1 if the booking still holds a unit of agent capacity in this state. */
+/* 1 if the booking still holds a unit of agent capacity in this state (every state but
+ * cancelled and rescheduled: a visit in progress or done has spent its unit). */
 int booking_state_holds_capacity(const char *status);
 
 #endif

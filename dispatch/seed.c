@@ -10,6 +10,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "util.h"
+#include "visit.h"
 
 #define SEED_SHIFT_DAYS 14
 
@@ -160,6 +161,146 @@ static int seed_demo_shifts(void)
 	return st == DB_OK ? 0 : -1;
 }
 
+/* The tracking hash of a reference, as dispatch/booking.c derives it. */
+static void seed_tracking_hash(const char *reference, char hash_hex[65])
+{
+	unsigned char mac[CRYPTO_SHA256_LEN], digest[CRYPTO_SHA256_LEN];
+	char full[48];
+	crypto_secret_hmac("tracking", reference, strlen(reference), mac);
+	crypto_base64url(mac, 17, full);
+	crypto_sha256(full, 22, digest);
+	crypto_hex(digest, sizeof digest, hash_hex);
+}
+
+/* Demo visits so that the agent app has a route right after `make run`: every demo agent
+ * gets one visit in each of the 09:00, 11:00 and 14:00 windows of today and tomorrow (local),
+ * each taking its unit from the agent_window ledger like a real booking. Today's are
+ * `assigned` with a visit code (as if the visit-day SMS had gone out); tomorrow's are
+ * `booked`. A re-seed adds only what is missing and gives today's visits that have not
+ * begun new codes. The codes are written to <data>/demo-visits.json (mode 0600). */
+static int seed_demo_visits(const char *data_dir)
+{
+	static const char q_missing[] =
+		"SELECT a.id, w.starts_at, "
+		"       (w.starts_at AT TIME ZONE d.time_zone)::date = ($1::timestamptz AT TIME ZONE d.time_zone)::date, "
+		"       (SELECT s.code FROM service s WHERE s.active AND a.skills && ARRAY[s.code, s.department, '*'] "
+		"         ORDER BY s.position, s.code OFFSET (a.id * 3 + extract(hour FROM w.starts_at AT TIME ZONE d.time_zone)::int) % 7 "
+		"         LIMIT 1), "
+		"       ST_Y(a.base::geometry) + 0.002 * (extract(hour FROM w.starts_at AT TIME ZONE d.time_zone)::int % 3 - 1), "
+		"       ST_X(a.base::geometry) + 0.003 * (extract(day FROM w.starts_at AT TIME ZONE d.time_zone)::int % 2), "
+		"       format('+9190%s%s%s', lpad(a.id::text, 4, '0'), "
+		"              (w.starts_at AT TIME ZONE d.time_zone)::date - ($1::timestamptz AT TIME ZONE d.time_zone)::date, "
+		"              extract(hour FROM w.starts_at AT TIME ZONE d.time_zone)::int % 10), "
+		"       (ARRAY['Kamla Devi', 'Ramesh Kumar Sahu', 'Shanti Bai', 'Mohammad Iqbal', 'Sarita Verma', "
+		"              'Hari Prasad Dewangan', 'Anita Tandon', 'Bhagwati Nishad', 'Gurpreet Kaur'])[1 + (a.id * 5 + "
+		"              extract(hour FROM w.starts_at AT TIME ZONE d.time_zone)::int) % 9], "
+		"       format('House %s, Ward %s, %s, Raipur', 10 + (a.id * 7) % 90, 1 + a.id % 70, z.name_en) "
+		"FROM agent a JOIN district d ON d.id = a.district_id JOIN zone z ON z.id = a.zone_id "
+		"JOIN agent_window w ON w.agent_id = a.id "
+		"WHERE a.code LIKE 'RPR-A%' AND a.active "
+		"  AND w.starts_at >= (($1::timestamptz AT TIME ZONE d.time_zone)::date)::timestamp AT TIME ZONE d.time_zone "
+		"  AND w.starts_at < (($1::timestamptz AT TIME ZONE d.time_zone)::date + 2)::timestamp AT TIME ZONE d.time_zone "
+		"  AND extract(hour FROM w.starts_at AT TIME ZONE d.time_zone) IN (9, 11, 14) AND w.booked < w.capacity "
+		"  AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.agent_id = a.id AND b.window_start = w.starts_at "
+		"                                           AND b.created_by_role = 'seed') "
+		"ORDER BY a.code, w.starts_at";
+	/* The unit, the beneficiary, the booking and its first event, in one statement. */
+	static const char q_insert[] =
+		"WITH u AS (UPDATE agent_window SET booked = booked + 1 "
+		"            WHERE agent_id = $1 AND starts_at = $2 AND booked < capacity "
+		"            RETURNING agent_id, starts_at, ends_at, zone_id, district_id), "
+		"p AS (INSERT INTO person (phone, name, language, time_zone, created_at) VALUES ($3, $4, 'hi', 'Asia/Kolkata', $5) "
+		"      ON CONFLICT (phone) DO UPDATE SET phone = EXCLUDED.phone RETURNING id), "
+		"b AS (INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, beneficiary_id, "
+		"        beneficiary_name, beneficiary_language, address, location, zone_id, window_start, window_end, "
+		"        agent_id, status, fee_paise, visit_code_hash, created_by_role, created_by_id, created_at, updated_at) "
+		"      SELECT u.district_id, $6, decode($7, 'hex'), s.code, p.id, p.id, $4, 'hi', $8, "
+		"             ST_SetSRID(ST_MakePoint($10, $9), 4326), u.zone_id, u.starts_at, u.ends_at, u.agent_id, $11, "
+		"             s.fee_paise, decode($12, 'hex'), 'seed', 0, $5, $5 "
+		"        FROM u, p, service s WHERE s.code = $13 RETURNING id, district_id) "
+		"INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, actor_role, at, note) "
+		"SELECT id, district_id, 'created', NULL, $11, 'seed', $5, 'demo visit' FROM b RETURNING booking_id";
+	/* Today's demo visits that have not begun: they get a fresh code. */
+	static const char q_recode[] =
+		"SELECT b.reference FROM booking b JOIN district d ON d.id = b.district_id "
+		"WHERE b.created_by_role = 'seed' AND b.status = 'assigned' "
+		"  AND (b.window_start AT TIME ZONE d.time_zone)::date = ($1::timestamptz AT TIME ZONE d.time_zone)::date";
+	static const char q_code[] = "UPDATE booking SET visit_code_hash = decode($2, 'hex') WHERE reference = $1";
+	static const char q_list[] =
+		"SELECT a.code, b.reference, b.status, window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
+		"       b.beneficiary_name, p.phone "
+		"FROM booking b JOIN agent a ON a.id = b.agent_id JOIN district d ON d.id = b.district_id "
+		"JOIN person p ON p.id = b.beneficiary_id "
+		"WHERE b.created_by_role = 'seed' "
+		"  AND b.window_start >= (($1::timestamptz AT TIME ZONE d.time_zone)::date)::timestamp AT TIME ZONE d.time_zone "
+		"  AND b.window_start < (($1::timestamptz AT TIME ZONE d.time_zone)::date + 2)::timestamp AT TIME ZONE d.time_zone "
+		"ORDER BY a.code, b.window_start";
+	char now[40], reference[18], code[VISIT_CODE_DIGITS + 1], code_hash[65], tracking[65], path[4096], tmp[4200];
+	enum db_status st;
+	PGresult *res = NULL, *list = NULL;
+	json_t *codes = json_object(), *out = json_array();
+	int rc = -1, made = 0;
+
+	clock_now_text(now, sizeof now);
+	const char *np[] = { now };
+	res = db_exec(q_missing, 1, np, &st);
+	if (st != DB_OK)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		int today = db_get(res, i, 2)[0] == 't';
+		if (crypto_reference(reference) != 0 || visit_code_new(reference, code, code_hash) != 0)
+			goto out;
+		seed_tracking_hash(reference, tracking);
+		const char *p[] = { db_get(res, i, 0), db_get(res, i, 1), db_get(res, i, 6), db_get(res, i, 7), now, reference,
+				    tracking, db_get(res, i, 8), db_get(res, i, 4), db_get(res, i, 5),
+				    today ? "assigned" : "booked", today ? code_hash : NULL, db_get(res, i, 3) };
+		if (db_run(q_insert, 13, p) != DB_OK)
+			goto out;
+		made++;
+	}
+	PQclear(res);
+	res = db_exec(q_recode, 1, np, &st);
+	if (st != DB_OK)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *ref = db_get(res, i, 0);
+		if (visit_code_new(ref, code, code_hash) != 0)
+			goto out;
+		const char *p[] = { ref, code_hash };
+		if (db_run(q_code, 2, p) != DB_OK)
+			goto out;
+		json_object_set_new(codes, ref, json_string(code));
+	}
+	list = db_exec(q_list, 1, np, &st);
+	if (st != DB_OK)
+		goto out;
+	for (int i = 0; i < PQntuples(list); i++) {
+		json_t *c = json_object_get(codes, db_get(list, i, 1));
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O?}", "agent", db_get(list, i, 0),
+						     "reference", db_get(list, i, 1), "status", db_get(list, i, 2), "window",
+						     db_get(list, i, 3), "beneficiary", db_get(list, i, 4), "phone",
+						     db_get(list, i, 5), "visit_code", c));
+	}
+	snprintf(path, sizeof path, "%s/demo-visits.json", data_dir);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	mode_t old = umask(077);
+	int dumped = json_dump_file(out, tmp, JSON_INDENT(2));
+	umask(old);
+	if (dumped != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "mitan: cannot write %s\n", path);
+		goto out;
+	}
+	fprintf(stderr, "seed: %d new demo visits; today's and tomorrow's (%zu) with today's visit codes in %s\n", made,
+		json_array_size(out), path);
+	rc = 0;
+out:
+	PQclear(res);
+	PQclear(list);
+	json_decref(codes);
+	json_decref(out);
+	return rc;
+}
+
 int seed_run(const char *sql_dir, const char *data_dir, int demo)
 {
 	static const char *const files[] = { "catalogue.sql", "sms_templates.sql" };
@@ -177,7 +318,7 @@ int seed_run(const char *sql_dir, const char *data_dir, int demo)
 	if (migrate_file(path) != 0)
 		return -1;
 	if (db_begin() != DB_OK || seed_demo_shifts() != 0 || seed_demo_accounts(data_dir) != 0 ||
-	    db_commit() != DB_OK) {
+	    seed_demo_visits(data_dir) != 0 || db_commit() != DB_OK) {
 		db_rollback();
 		fprintf(stderr, "mitan: seeding the demo city failed; nothing of it was kept\n");
 		return -1;

@@ -57,7 +57,7 @@ export function stateSnapshot() {
 export function ledgerMismatches() {
   return Number(sqlValue(`SELECT count(*) FROM agent_window w
      WHERE w.booked <> (SELECT count(*) FROM booking b WHERE b.agent_id = w.agent_id
-                          AND b.window_start = w.starts_at AND b.status IN ('booked', 'assigned'))`));
+                          AND b.window_start = w.starts_at AND b.status NOT IN ('cancelled', 'rescheduled'))`));
 }
 
 // A random Indian mobile number in E.164.

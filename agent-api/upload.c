@@ -1,0 +1,787 @@
+#include "upload.h"
+
+#include <jansson.h>
+#include <magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "clock.h"
+#include "config.h"
+#include "crypto.h"
+#include "docstore.h"
+#include "log.h"
+#include "util.h"
+
+#define TUS_VERSION "1.0.0"
+#define UPLOAD_READ_CHUNK (64 * 1024)
+#define UPLOAD_MAGIC_BYTES (64 * 1024)  /* what libmagic sees of the start of a file */
+#define UPLOAD_LIFETIME_HOURS 48
+#define UPLOAD_METADATA_MAX 2048
+
+/* ---- tus replies ---- */
+
+/* Sends a tus reply with no body: Tus-Resumable plus the given header pairs. */
+static void upload_reply(struct http_req *r, int status, const char *const *extra)
+{
+	const char *headers[16];
+	size_t n = 0;
+	headers[n++] = "Tus-Resumable";
+	headers[n++] = TUS_VERSION;
+	for (size_t i = 0; extra && extra[i] && extra[i + 1] && n + 2 < 16; i += 2) {
+		headers[n++] = extra[i];
+		headers[n++] = extra[i + 1];
+	}
+	headers[n] = NULL;
+	http_reply_headers(r, status, "application/octet-stream", headers, "", 0);
+}
+
+/* 412 unless the client speaks tus 1.0.0. */
+static int upload_check_version(struct http_req *r)
+{
+	const char *v = http_header(r, "Tus-Resumable");
+	if (v && strcmp(v, TUS_VERSION) == 0)
+		return 0;
+	http_error(r, 412, "tus_version", "send Tus-Resumable: 1.0.0");
+	return -1;
+}
+
+static int upload_parse_size(const char *s, long long *out)
+{
+	long v;
+	if (!s || parse_long(s, 0, 9007199254740991L, &v) != 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void upload_options(struct http_req *r)
+{
+	char max[24];
+	snprintf(max, sizeof max, "%ld", cfg.upload_max_bytes);
+	const char *h[] = { "Tus-Version", TUS_VERSION, "Tus-Extension", "creation,checksum,termination",
+			    "Tus-Max-Size", max, "Tus-Checksum-Algorithm", "sha256", NULL };
+	upload_reply(r, 204, h);
+}
+
+/* ---- creation ---- */
+
+struct upload_meta {
+	char reference[32];
+	char document[48];
+	char filename[256];
+	char sha256[65];
+};
+
+/* A file name, not a path: printable UTF-8, no separators, no "..", no leading dot. */
+static int upload_filename_ok(const char *s)
+{
+	size_t n = strlen(s);
+	json_t *utf8;
+	if (n < 1 || n > 120 || s[0] == '.' || strstr(s, "..") || strpbrk(s, "/\\:\"*?<>|"))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	utf8 = json_stringn(s, n); /* NULL when not valid UTF-8 */
+	json_decref(utf8);
+	return utf8 != NULL;
+}
+
+/* Upload-Metadata: "key base64,key base64,…". Unknown keys are ignored (tus clients add
+ * their own); reference, document, filename and sha256 are required. */
+static int upload_parse_meta(struct http_req *r, struct upload_meta *m)
+{
+	const char *h = http_header(r, "Upload-Metadata");
+	const char *field = "Upload-Metadata";
+	unsigned char value[300];
+	memset(m, 0, sizeof *m);
+	if (!h || strlen(h) > UPLOAD_METADATA_MAX) {
+		http_error_field(r, field, "is required: reference, document, filename and sha256, base64-encoded");
+		return -1;
+	}
+	for (const char *p = h; *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		size_t pair = strcspn(p, ",");
+		size_t klen = strcspn(p, " ,");
+		const char *v = p + klen;
+		while (*v == ' ' && v < p + pair)
+			v++;
+		size_t vlen = (size_t)(p + pair - v), outlen = 0;
+		char *dest = NULL;
+		size_t cap = 0;
+		if (klen == 9 && strncmp(p, "reference", 9) == 0)
+			dest = m->reference, cap = sizeof m->reference, field = "reference";
+		else if (klen == 8 && strncmp(p, "document", 8) == 0)
+			dest = m->document, cap = sizeof m->document, field = "document";
+		else if (klen == 8 && strncmp(p, "filename", 8) == 0)
+			dest = m->filename, cap = sizeof m->filename, field = "filename";
+		else if (klen == 6 && strncmp(p, "sha256", 6) == 0)
+			dest = m->sha256, cap = sizeof m->sha256, field = "sha256";
+		if (dest) {
+			while (vlen && v[vlen - 1] == ' ')
+				vlen--;
+			if (crypto_base64_decode(v, vlen, value, sizeof value, &outlen) != 0 || outlen >= cap ||
+			    memchr(value, '\0', outlen)) {
+				http_error_field(r, field, "is not base64 of a value of the right length");
+				return -1;
+			}
+			memcpy(dest, value, outlen);
+			dest[outlen] = '\0';
+		}
+		p += pair;
+	}
+	if (!m->reference[0] || strspn(m->reference, "MT-0123456789ABCDEFGHJKMNPQRSTVWXYZ") != strlen(m->reference)) {
+		http_error_field(r, "reference", "is required: the reference of the visit");
+		return -1;
+	}
+	if (!m->document[0] || strspn(m->document, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m->document)) {
+		http_error_field(r, "document", "is required: a document code of the visit's checklist");
+		return -1;
+	}
+	if (!upload_filename_ok(m->filename)) {
+		http_error_field(r, "filename", "must be a plain file name (no path, no \"..\"), 1 to 120 characters");
+		return -1;
+	}
+	if (strlen(m->sha256) != 64 || strspn(m->sha256, "0123456789abcdef") != 64) {
+		http_error_field(r, "sha256", "must be the SHA-256 of the whole file, 64 lowercase hex digits");
+		return -1;
+	}
+	return 0;
+}
+
+void upload_create(struct http_req *r)
+{
+	/* The visit must be this agent's and at the door; the document on its checklist. */
+	static const char q_visit[] =
+		"SELECT b.id, b.district_id, b.status IN ('arrived', 'documents_collected'), "
+		"       EXISTS (SELECT 1 FROM service_document sd WHERE sd.service_code = b.service_code AND sd.code = $3) "
+		"FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
+	static const char q_insert[] =
+		"INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
+		"                    stored, created_at, updated_at, expires_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
+		"        $10::timestamptz + make_interval(hours => $11))";
+	struct upload_meta m;
+	long long length = 0, stored = 0;
+	unsigned char raw[16];
+	char id[DOCSTORE_ID_LEN + 1], agent[24], now[40], len_text[24], stored_text[24], hours[8], location[80];
+	enum db_status st;
+	PGresult *res = NULL;
+	int created = 0;
+
+	if (upload_check_version(r) != 0)
+		goto out;
+	if (http_header(r, "Upload-Defer-Length")) {
+		http_error(r, 400, "defer_length_unsupported", "give Upload-Length; deferred lengths are not supported");
+		goto out;
+	}
+	if (upload_parse_size(http_header(r, "Upload-Length"), &length) != 0 || length == 0) {
+		http_error_field(r, "Upload-Length", "is required: the size of the file in bytes");
+		goto out;
+	}
+	if (length > cfg.upload_max_bytes) {
+		http_error(r, 413, "too_large", "a document may have at most %ld bytes", cfg.upload_max_bytes);
+		goto out;
+	}
+	if (upload_parse_meta(r, &m) != 0)
+		goto out;
+	if (docstore_init() != 0) {
+		http_error(r, 500, "storage_unavailable", "documents cannot be stored right now");
+		goto out;
+	}
+	snprintf(agent, sizeof agent, "%lld", r->auth.id);
+	const char *vp[] = { m.reference, agent, m.document };
+	res = db_exec(q_visit, 3, vp, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "not_found", "no visit with this reference is assigned to you");
+		goto out;
+	}
+	if (db_get(res, 0, 2)[0] != 't') {
+		http_error(r, 409, "wrong_state", "documents are uploaded once you have arrived at the visit");
+		goto out;
+	}
+	if (db_get(res, 0, 3)[0] != 't') {
+		http_error_field(r, "document", "is not on this visit's checklist");
+		goto out;
+	}
+	if (crypto_random(raw, sizeof raw) != 0) {
+		http_error(r, 500, "internal_error", "no randomness");
+		goto out;
+	}
+	crypto_hex(raw, sizeof raw, id);
+	if (docstore_create(id, &stored) != 0) {
+		http_error(r, 500, "storage_unavailable", "documents cannot be stored right now");
+		goto out;
+	}
+	created = 1;
+	clock_now_text(now, sizeof now);
+	snprintf(len_text, sizeof len_text, "%lld", length);
+	snprintf(stored_text, sizeof stored_text, "%lld", stored);
+	snprintf(hours, sizeof hours, "%d", UPLOAD_LIFETIME_HOURS);
+	const char *ip[] = { id, db_get(res, 0, 0), db_get(res, 0, 1), agent, m.document, m.filename, len_text, m.sha256,
+			     stored_text, now, hours };
+	if ((st = db_run(q_insert, 11, ip)) != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	created = 0;
+	snprintf(location, sizeof location, "/api/v1/agent/uploads/%s", id);
+	const char *h[] = { "Location", location, "Upload-Offset", "0", "Access-Control-Expose-Headers",
+			    "Location, Upload-Offset, Tus-Resumable", NULL };
+	upload_reply(r, 201, h);
+out:
+	if (created)
+		docstore_remove(id);
+	PQclear(res);
+}
+
+/* ---- one upload ---- */
+
+/* The caller's open or complete upload `id`, as strings. */
+struct upload_row {
+	long long offset, length, stored;
+	int complete, expired;
+	char sha256[65];
+	char booking_id[24], district_id[16], document[48], filename[256], reference[32];
+};
+
+/* 0 found, 1 replied (404/410), -1 replied (database). */
+static int upload_load(struct http_req *r, struct upload_row *u)
+{
+	static const char sql[] =
+		"SELECT u.\"offset\", u.length, u.stored, u.status = 'complete', u.expires_at <= $3::timestamptz, "
+		"       encode(u.sha256, 'hex'), u.booking_id, u.district_id, u.document_code, u.filename, b.reference "
+		"FROM upload u JOIN booking b ON b.id = u.booking_id WHERE u.id = $1 AND u.agent_id = $2";
+	char agent[24], now[40];
+	enum db_status st;
+	int rc = 1;
+	memset(u, 0, sizeof *u);
+	if (!docstore_id_ok(r->params[0])) {
+		http_error(r, 404, "not_found", "no such upload");
+		return 1;
+	}
+	snprintf(agent, sizeof agent, "%lld", r->auth.id);
+	clock_now_text(now, sizeof now);
+	const char *p[] = { r->params[0], agent, now };
+	PGresult *res = db_exec(sql, 3, p, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		rc = -1;
+	} else if (PQntuples(res) != 1) {
+		http_error(r, 404, "not_found", "no such upload of yours");
+	} else {
+		u->offset = db_get_ll(res, 0, 0);
+		u->length = db_get_ll(res, 0, 1);
+		u->stored = db_get_ll(res, 0, 2);
+		u->complete = db_get(res, 0, 3)[0] == 't';
+		u->expired = db_get(res, 0, 4)[0] == 't';
+		snprintf(u->sha256, sizeof u->sha256, "%s", db_get(res, 0, 5));
+		snprintf(u->booking_id, sizeof u->booking_id, "%s", db_get(res, 0, 6));
+		snprintf(u->district_id, sizeof u->district_id, "%s", db_get(res, 0, 7));
+		snprintf(u->document, sizeof u->document, "%s", db_get(res, 0, 8));
+		snprintf(u->filename, sizeof u->filename, "%s", db_get(res, 0, 9));
+		snprintf(u->reference, sizeof u->reference, "%s", db_get(res, 0, 10));
+		rc = 0;
+		if (u->expired && !u->complete) {
+			http_error(r, 410, "upload_expired", "this upload has expired; start it again");
+			rc = 1;
+		}
+	}
+	PQclear(res);
+	return rc;
+}
+
+void upload_head(struct http_req *r)
+{
+	struct upload_row u;
+	char offset[24], length[24];
+	if (upload_load(r, &u) != 0)
+		return;
+	snprintf(offset, sizeof offset, "%lld", u.offset);
+	snprintf(length, sizeof length, "%lld", u.length);
+	const char *h[] = { "Upload-Offset", offset, "Upload-Length", length, "Access-Control-Expose-Headers",
+			    "Upload-Offset, Upload-Length, Tus-Resumable", NULL };
+	upload_reply(r, 200, h);
+}
+
+/* Serialises PATCH and DELETE of one upload across threads and processes: a session
+ * advisory lock on the thread's connection, released before the handler returns. */
+static int upload_lock(const char *id, int lock)
+{
+	static const char q_lock[] = "SELECT pg_try_advisory_lock(7315100, hashtext($1))";
+	static const char q_unlock[] = "SELECT pg_advisory_unlock(7315100, hashtext($1))";
+	enum db_status st;
+	const char *p[] = { id };
+	/* A request that has just replied may still be releasing the lock (or a cut request
+	 * still be storing what it received): wait up to 2 s before answering 423. */
+	for (int tries = 0;; tries++) {
+		PGresult *res = db_exec(lock ? q_lock : q_unlock, 1, p, &st);
+		int ok = st == DB_OK && db_get(res, 0, 0) && db_get(res, 0, 0)[0] == 't';
+		PQclear(res);
+		if (ok || !lock || st != DB_OK || tries >= 40)
+			return ok ? 0 : -1;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* What the finishing pass sees of the plaintext: its digest and its first bytes. */
+struct upload_check {
+	struct crypto_digest *digest;
+	unsigned char *head;
+	size_t head_len;
+};
+
+static int upload_check_sink(void *ctx, const void *p, size_t n)
+{
+	struct upload_check *c = ctx;
+	crypto_sha256_update(c->digest, p, n);
+	if (c->head_len < UPLOAD_MAGIC_BYTES) {
+		size_t take = UPLOAD_MAGIC_BYTES - c->head_len < n ? UPLOAD_MAGIC_BYTES - c->head_len : n;
+		memcpy(c->head + c->head_len, p, take);
+		c->head_len += take;
+	}
+	return 0;
+}
+
+/* The media type libmagic finds in the bytes, if one of the allowed; NULL otherwise. */
+static const char *upload_media_type(const unsigned char *p, size_t n)
+{
+	static const char *const allowed[] = { "image/jpeg", "image/png", "application/pdf", NULL };
+	const char *found = NULL;
+	magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF | MAGIC_NO_CHECK_TAR);
+	if (!m)
+		return NULL;
+	if (magic_load(m, NULL) == 0) {
+		const char *t = magic_buffer(m, p, n);
+		for (size_t i = 0; t && allowed[i]; i++)
+			if (strcmp(t, allowed[i]) == 0)
+				found = allowed[i];
+	}
+	magic_close(m);
+	return found;
+}
+
+/* Forgets an upload and its file (refused at the end, or terminated). */
+static void upload_discard(const char *id)
+{
+	static const char sql[] = "DELETE FROM upload WHERE id = $1 AND status = 'open'";
+	const char *p[] = { id };
+	db_run(sql, 1, p);
+	docstore_remove(id);
+}
+
+/* All bytes are in: check the whole file, then record the document. Replies. */
+static void upload_finish(struct http_req *r, const char *id, struct upload_row *u)
+{
+	static const char q_doc[] =
+		"WITH d AS (INSERT INTO document (booking_id, district_id, document_code, filename, size, sha256, media_type, "
+		"                                 storage_key, uploaded_by, uploaded_at) "
+		"           VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10) "
+		"           ON CONFLICT (booking_id, document_code, sha256) DO NOTHING RETURNING id), "
+		"a AS (INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
+		"      SELECT $2, $10, 'agent', $9, 'document.upload', 'booking', $11, "
+		"             jsonb_build_object('document', d.id, 'code', $3::text, 'size', $5::bigint, 'sha256', $6::text) "
+		"        FROM d RETURNING 1) "
+		"SELECT (SELECT id FROM d), (SELECT count(*) FROM a)";
+	static const char q_done[] = "UPDATE upload SET status = 'complete', updated_at = $2 WHERE id = $1";
+	struct upload_check c = { crypto_sha256_begin(), xmalloc(UPLOAD_MAGIC_BYTES), 0 };
+	unsigned char digest[CRYPTO_SHA256_LEN];
+	char hex[65], now[40], agent[24], size[24], offset[24];
+	enum db_status st;
+	PGresult *res = NULL;
+
+	if (docstore_read(id, u->length, upload_check_sink, &c) != 0) {
+		crypto_sha256_free(c.digest);
+		c.digest = NULL;
+		http_error(r, 500, "storage_damaged", "the stored bytes could not be read back; start the upload again");
+		upload_discard(id);
+		goto out;
+	}
+	crypto_sha256_end(c.digest, digest);
+	c.digest = NULL;
+	crypto_hex(digest, sizeof digest, hex);
+	if (strcmp(hex, u->sha256) != 0) {
+		upload_discard(id);
+		http_error(r, 422, "checksum_mismatch",
+			   "the file's SHA-256 is not the one given at creation; nothing was recorded, upload it again");
+		goto out;
+	}
+	const char *type = upload_media_type(c.head, c.head_len);
+	if (!type) {
+		upload_discard(id);
+		http_error(r, 415, "unsupported_type", "only JPEG, PNG and PDF documents are accepted");
+		goto out;
+	}
+	clock_now_text(now, sizeof now);
+	snprintf(agent, sizeof agent, "%lld", r->auth.id);
+	snprintf(size, sizeof size, "%lld", u->length);
+	const char *dp[] = { u->booking_id, u->district_id, u->document, u->filename, size, hex, type, id, agent, now,
+			     u->reference };
+	const char *up[] = { id, now };
+	if ((st = db_begin()) != DB_OK || !(res = db_exec(q_doc, 11, dp, &st)) || (st = db_run(q_done, 2, up)) != DB_OK ||
+	    (st = db_commit()) != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	if (!db_get(res, 0, 0))
+		docstore_remove(id); /* the same bytes were recorded for this document already */
+	log_info("upload %s complete: %s of %s, %lld bytes, %s", id, u->document, u->reference, u->length, type);
+	snprintf(offset, sizeof offset, "%lld", u->length);
+	const char *h[] = { "Upload-Offset", offset, "Access-Control-Expose-Headers", "Upload-Offset, Tus-Resumable",
+			    NULL };
+	upload_reply(r, 204, h);
+out:
+	crypto_sha256_free(c.digest);
+	free(c.head);
+	PQclear(res);
+}
+
+void upload_patch(struct http_req *r)
+{
+	static const char q_progress[] =
+		"UPDATE upload SET \"offset\" = $2, stored = $3, updated_at = $4 WHERE id = $1 AND \"offset\" = $5";
+	struct upload_row u;
+	struct docstore_writer w = { .fd = -1 };
+	struct crypto_digest *chunk_digest = NULL;
+	unsigned char want[CRYPTO_SHA256_LEN], got_digest[CRYPTO_SHA256_LEN];
+	unsigned char *buf = NULL;
+	long long claimed, content_length, got = 0;
+	int locked = 0, has_checksum = 0;
+	char now[40], offset_text[24], stored_text[24], old_offset[24];
+	enum db_status st;
+	const char *id = r->params[0];
+
+	if (upload_check_version(r) != 0)
+		goto out;
+	const char *ctype = http_header(r, "Content-Type");
+	if (!ctype || strcasecmp(ctype, "application/offset+octet-stream") != 0) {
+		http_error(r, 415, "unsupported_media_type", "send the bytes as application/offset+octet-stream");
+		goto out;
+	}
+	if (upload_parse_size(http_header(r, "Upload-Offset"), &claimed) != 0) {
+		http_error_field(r, "Upload-Offset", "is required: the offset the bytes start at");
+		goto out;
+	}
+	content_length = http_content_length(r);
+	if (content_length < 0) {
+		http_error(r, 411, "length_required", "send Content-Length");
+		goto out;
+	}
+	const char *sum = http_header(r, "Upload-Checksum");
+	if (sum) {
+		size_t n = 0;
+		if (strncmp(sum, "sha256 ", 7) != 0) {
+			http_error(r, 400, "checksum_algorithm", "Upload-Checksum must use sha256");
+			goto out;
+		}
+		if (crypto_base64_decode(sum + 7, strlen(sum + 7), want, sizeof want, &n) != 0 || n != sizeof want) {
+			http_error_field(r, "Upload-Checksum", "must be \"sha256 \" and the base64 of 32 bytes");
+			goto out;
+		}
+		has_checksum = 1;
+	}
+	if (!docstore_id_ok(id)) {
+		http_error(r, 404, "not_found", "no such upload");
+		goto out;
+	}
+	if (upload_lock(id, 1) != 0) {
+		http_error(r, 423, "upload_busy", "another request is writing this upload; resume from HEAD's Upload-Offset");
+		goto out;
+	}
+	locked = 1;
+	if (upload_load(r, &u) != 0)
+		goto out;
+	if (u.complete) {
+		if (claimed == u.length && content_length == 0) {
+			snprintf(offset_text, sizeof offset_text, "%lld", u.length);
+			const char *h[] = { "Upload-Offset", offset_text, NULL };
+			upload_reply(r, 204, h);
+		} else {
+			http_error(r, 409, "upload_complete", "this upload is complete");
+		}
+		goto out;
+	}
+	if (claimed != u.offset) {
+		http_error(r, 409, "offset_mismatch", "the upload is at offset %lld; resume from HEAD's Upload-Offset",
+			   u.offset);
+		goto out;
+	}
+	if (content_length > u.length - u.offset) {
+		http_error(r, 413, "too_large", "the upload has %lld bytes left to send", u.length - u.offset);
+		goto out;
+	}
+	if (docstore_open(&w, id, u.offset, u.stored) != 0) {
+		http_error(r, 500, "storage_damaged", "the upload's stored bytes are missing; start it again");
+		goto out;
+	}
+	buf = xmalloc(UPLOAD_READ_CHUNK);
+	if (has_checksum)
+		chunk_digest = crypto_sha256_begin();
+	while (got < content_length) {
+		long long want_n = content_length - got < UPLOAD_READ_CHUNK ? content_length - got : UPLOAD_READ_CHUNK;
+		int n = http_read(r, buf, (size_t)want_n);
+		if (n <= 0)
+			break; /* the connection was lost: keep what came (unless checksummed) */
+		if (chunk_digest)
+			crypto_sha256_update(chunk_digest, buf, (size_t)n);
+		if (docstore_write(&w, buf, (size_t)n) != 0) {
+			docstore_truncate(&w, u.stored);
+			http_error(r, 507, "storage_full", "the bytes could not be stored; nothing of this request was kept");
+			goto out;
+		}
+		got += n;
+	}
+	if (chunk_digest) {
+		crypto_sha256_end(chunk_digest, got_digest);
+		chunk_digest = NULL;
+		if (got < content_length || !crypto_equal(got_digest, want, sizeof want)) {
+			/* A checksummed chunk is kept whole or not at all. */
+			if (docstore_truncate(&w, u.stored) != 0)
+				log_error("upload %s: cannot cut a refused chunk off", id);
+			if (got < content_length)
+				http_error(r, 400, "incomplete", "the request ended early; nothing of it was kept");
+			else
+				http_error(r, 460, "checksum_mismatch",
+					   "the bytes do not match Upload-Checksum; nothing of this request was kept");
+			goto out;
+		}
+	}
+	if (got > 0) {
+		if (docstore_commit(&w) != 0) {
+			docstore_truncate(&w, u.stored);
+			http_error(r, 507, "storage_full", "the bytes could not be stored; nothing of this request was kept");
+			goto out;
+		}
+		clock_now_text(now, sizeof now);
+		snprintf(offset_text, sizeof offset_text, "%lld", w.offset);
+		snprintf(stored_text, sizeof stored_text, "%lld", w.stored);
+		snprintf(old_offset, sizeof old_offset, "%lld", u.offset);
+		const char *p[] = { id, offset_text, stored_text, now, old_offset };
+		if ((st = db_run(q_progress, 5, p)) != DB_OK) {
+			/* Not acknowledged: the bytes beyond u.stored are cut off on the next PATCH. */
+			http_error_db(r, st);
+			goto out;
+		}
+		u.offset = w.offset;
+		u.stored = w.stored;
+	}
+	docstore_close(&w);
+	if (got < content_length) {
+		http_error(r, 400, "incomplete", "the request ended early; %lld bytes were kept, resume from HEAD", got);
+		goto out;
+	}
+	if (u.offset == u.length) {
+		upload_finish(r, id, &u);
+		goto out;
+	}
+	snprintf(offset_text, sizeof offset_text, "%lld", u.offset);
+	const char *h[] = { "Upload-Offset", offset_text, "Access-Control-Expose-Headers", "Upload-Offset, Tus-Resumable",
+			    NULL };
+	upload_reply(r, 204, h);
+out:
+	docstore_close(&w);
+	crypto_sha256_free(chunk_digest);
+	free(buf);
+	if (locked)
+		upload_lock(id, 0);
+}
+
+void upload_delete(struct http_req *r)
+{
+	struct upload_row u;
+	int locked = 0;
+	if (upload_check_version(r) != 0)
+		return;
+	if (!docstore_id_ok(r->params[0])) {
+		http_error(r, 404, "not_found", "no such upload");
+		return;
+	}
+	if (upload_lock(r->params[0], 1) != 0) {
+		http_error(r, 423, "upload_busy", "another request is writing this upload");
+		return;
+	}
+	locked = 1;
+	if (upload_load(r, &u) != 0)
+		goto out;
+	if (u.complete) {
+		http_error(r, 409, "upload_complete", "this upload is a recorded document and cannot be terminated");
+		goto out;
+	}
+	upload_discard(r->params[0]);
+	upload_reply(r, 204, NULL);
+out:
+	if (locked)
+		upload_lock(r->params[0], 0);
+}
+
+/* ---- officers' signed links ---- */
+
+/* base64url(HMAC(secret, "document-link", "<doc>.<staff>.<expires>")): 43 characters. */
+static void document_sign(const char *doc, const char *staff, long long expires, char sig[48])
+{
+	char msg[96];
+	unsigned char mac[CRYPTO_SHA256_LEN];
+	int n = snprintf(msg, sizeof msg, "%s.%s.%lld", doc, staff, expires);
+	crypto_secret_hmac("document-link", msg, (size_t)n, mac);
+	crypto_base64url(mac, sizeof mac, sig);
+}
+
+void document_link(struct http_req *r)
+{
+	static const char sql[] =
+		"SELECT dc.id, dc.document_code, encode(dc.sha256, 'hex'), dc.size, dc.media_type, dc.filename, "
+		"       dc.district_id, rfc3339(dc.uploaded_at, d.time_zone) "
+		"FROM document dc JOIN booking b ON b.id = dc.booking_id JOIN district d ON d.id = b.district_id "
+		"WHERE b.reference = $1 AND dc.document_code = $2 AND ($3::int = 0 OR b.district_id = $3::int) "
+		"  AND ($4::bigint IS NULL OR dc.id = $4::bigint) "
+		"ORDER BY dc.id DESC LIMIT 1";
+	static const char q_audit[] =
+		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
+		"VALUES ($1, $2, $3, $4, 'document.link', 'document', $5, jsonb_build_object('expires', $6::bigint))";
+	char district[24], staff[24], idq[24], now[40], expires_text[24], sig[48], url[600], expires_at[40];
+	enum db_status st;
+	long idv;
+	int has_id = http_query(r, "id", idq, sizeof idq);
+	if (has_id < 0 || (has_id == 1 && parse_long(idq, 1, 9007199254740991L, &idv) != 0)) {
+		http_error_field(r, "id", "must be a document id from the booking's uploads");
+		return;
+	}
+	snprintf(district, sizeof district, "%lld", r->auth.district_id);
+	snprintf(staff, sizeof staff, "%lld", r->auth.id);
+	const char *p[] = { r->params[0], r->params[1], district, has_id == 1 ? idq : NULL };
+	PGresult *res = db_exec(sql, 4, p, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "not_found", "no such document of a booking of your district");
+		goto out;
+	}
+	int64_t now_us = clock_now_us();
+	long long expires = now_us / 1000000 + cfg.signed_link_seconds;
+	clock_format((int64_t)expires * 1000000, expires_at, sizeof expires_at);
+	clock_format(now_us, now, sizeof now);
+	snprintf(expires_text, sizeof expires_text, "%lld", expires);
+	document_sign(db_get(res, 0, 0), staff, expires, sig);
+	snprintf(url, sizeof url, "%s/api/v1/documents/%s?u=%s&expires=%lld&sig=%s", cfg.public_url, db_get(res, 0, 0),
+		 staff, expires, sig);
+	const char *ap[] = { db_get(res, 0, 6), now, auth_role_name(r->auth.role), staff, db_get(res, 0, 0), expires_text };
+	if ((st = db_run(q_audit, 6, ap)) != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	http_reply_json(r, 200,
+			json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:I, s:s, s:s, s:s}}", "url", url, "expires_at", expires_at,
+				  "document", "id", (json_int_t)db_get_ll(res, 0, 0), "code", db_get(res, 0, 1), "sha256",
+				  db_get(res, 0, 2), "size", (json_int_t)db_get_ll(res, 0, 3), "media_type",
+				  db_get(res, 0, 4), "filename", db_get(res, 0, 5), "uploaded_at", db_get(res, 0, 7)));
+out:
+	PQclear(res);
+}
+
+struct document_send {
+	struct http_req *r;
+	struct crypto_digest *digest;
+};
+
+static int document_hash_sink(void *ctx, const void *p, size_t n)
+{
+	crypto_sha256_update(((struct document_send *)ctx)->digest, p, n);
+	return 0;
+}
+
+static int document_send_sink(void *ctx, const void *p, size_t n)
+{
+	return http_write(((struct document_send *)ctx)->r, p, n) == 0 ? 0 : 2;
+}
+
+void document_view(struct http_req *r)
+{
+	static const char sql[] =
+		"SELECT dc.storage_key, dc.size, encode(dc.sha256, 'hex'), dc.media_type, dc.district_id, b.reference, "
+		"       dc.document_code "
+		"FROM document dc JOIN booking b ON b.id = dc.booking_id "
+		"JOIN staff s ON s.id = $2::int AND s.active AND (s.district_id IS NULL OR s.district_id = dc.district_id) "
+		"WHERE dc.id = $1::bigint";
+	static const char q_audit[] =
+		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
+		"SELECT $1, $2, s.role, s.id, 'document.view', 'document', $4, "
+		"       jsonb_build_object('booking', $5::text, 'code', $6::text, 'client', $7::text) "
+		"FROM staff s WHERE s.id = $3::int";
+	char u[24], expires_text[24], sig[64], want[48], now[40], hex[65], disposition[80];
+	unsigned char digest[CRYPTO_SHA256_LEN];
+	long idv, staffv, expires;
+	enum db_status st;
+	PGresult *res = NULL;
+	struct document_send ds = { r, NULL };
+
+	if (parse_long(r->params[0], 1, 9007199254740991L, &idv) != 0 || http_query(r, "u", u, sizeof u) != 1 ||
+	    parse_long(u, 1, 2147483647L, &staffv) != 0 || http_query(r, "expires", expires_text, sizeof expires_text) != 1 ||
+	    parse_long(expires_text, 0, 9007199254740991L, &expires) != 0 || http_query(r, "sig", sig, sizeof sig) != 1) {
+		http_error(r, 403, "link_invalid", "this document link is not valid");
+		goto out;
+	}
+	document_sign(r->params[0], u, expires, want);
+	if (strlen(sig) != strlen(want) || !crypto_equal(sig, want, strlen(want))) {
+		http_error(r, 403, "link_invalid", "this document link is not valid");
+		goto out;
+	}
+	if ((long long)expires * 1000000 <= clock_now_us()) {
+		http_error(r, 410, "link_expired", "this document link has expired; ask for a new one");
+		goto out;
+	}
+	const char *p[] = { r->params[0], u };
+	res = db_exec(sql, 2, p, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(r, 404, "not_found", "no such document");
+		goto out;
+	}
+	/* Whole-file check before the first byte goes out: a damaged file is never half-sent. */
+	ds.digest = crypto_sha256_begin();
+	long long size = db_get_ll(res, 0, 1);
+	if (docstore_read(db_get(res, 0, 0), size, document_hash_sink, &ds) != 0) {
+		http_error(r, 500, "storage_damaged", "the document could not be read back");
+		goto out;
+	}
+	crypto_sha256_end(ds.digest, digest);
+	ds.digest = NULL;
+	crypto_hex(digest, sizeof digest, hex);
+	if (strcmp(hex, db_get(res, 0, 2)) != 0) {
+		http_error(r, 500, "storage_damaged", "the document does not match its recorded SHA-256");
+		goto out;
+	}
+	/* Every view is audited, and only an audited view is served. */
+	clock_now_text(now, sizeof now);
+	const char *ap[] = { db_get(res, 0, 4), now, u, r->params[0], db_get(res, 0, 5), db_get(res, 0, 6),
+			     r->client_addr };
+	if ((st = db_run(q_audit, 7, ap)) != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	const char *type = db_get(res, 0, 3);
+	snprintf(disposition, sizeof disposition, "inline; filename=\"document-%ld.%s\"", idv,
+		 strcmp(type, "application/pdf") == 0 ? "pdf" : strcmp(type, "image/png") == 0 ? "png" : "jpg");
+	const char *h[] = { "Content-Disposition", disposition, "X-Frame-Options", "DENY", NULL };
+	http_reply_start(r, 200, type, h, (size_t)size);
+	if (strcmp(r->method, "HEAD") != 0 && docstore_read(db_get(res, 0, 0), size, document_send_sink, &ds) != 0)
+		log_warn("document %s: the reply was cut short", r->params[0]);
+out:
+	crypto_sha256_free(ds.digest);
+	PQclear(res);
+}

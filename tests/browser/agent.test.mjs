@@ -1,0 +1,125 @@
+// Browser test of the agent app (web/agent/): a demo agent signs in, walks a visit with the
+// visit code, captures a document, loses the network in the middle of its upload, reloads
+// the page while offline (the queue lives in IndexedDB), and the upload completes when the
+// network returns. An officer then opens the scan through its signed link. Agent RPR-A09.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { BASE, api, demoAccounts, lit, sql, sqlValue, staffLogin } from '../integration/lib.mjs';
+import { fakePdf, makeVisit, mandatoryDocs, sha256hex } from '../integration/agent_fixtures.mjs';
+
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+const AGENT = 'RPR-A09';
+let browser;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    headless: true,
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+after(async () => { await browser?.close(); });
+const shot = (page, name) => page.screenshot({ path: `${SHOTS}agent-${name}.png`, fullPage: true });
+const waitFor = async (fn, ms = 15000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+test('an agent walks a visit, the upload survives losing the network and a reload, and completes', async () => {
+  const visit = makeVisit(AGENT, { hour: 11 });
+  const docs = mandatoryDocs();
+  const pdf = fakePdf(900 * 1024); // four chunks of 256 KB
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'hi-IN' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => d.accept('resident will bring the rest to the office'));
+  try {
+    await page.goto(`${BASE}/agent/`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'hi');
+    const account = demoAccounts().find((a) => a.login === AGENT);
+    await page.fill('#login-code', account.login);
+    await page.fill('#login-password', account.password);
+    await page.click('#login-form button[type=submit]');
+    const card = page.locator(`li.visit[data-ref="${visit.reference}"]`);
+    await card.waitFor();
+    assert.match(await page.locator('#route-title').innerText(), /आज की भेंटें/);
+    await shot(page, '01-route');
+
+    await card.locator('[data-action=enRoute]').click();
+    await card.locator(`#code-${visit.reference}`).waitFor();
+    await card.locator(`#code-${visit.reference}`).fill(visit.code);
+    await card.locator('button[data-action=arrived]').click();
+    await card.locator('input.file').first().waitFor();
+    assert.equal(sqlValue(`SELECT status FROM booking WHERE reference = ${lit(visit.reference)}`), 'arrived');
+    await shot(page, '02-arrived');
+
+    // The second PATCH takes the network down with it.
+    let patches = 0;
+    await page.route('**/api/v1/agent/uploads/*', async (route) => {
+      if (route.request().method() === 'PATCH' && ++patches === 2) {
+        await context.setOffline(true);
+        return route.abort('internetdisconnected');
+      }
+      return route.continue();
+    });
+    await card.locator(`input.file[data-doc="${docs[0]}"]`).setInputFiles({ name: 'aadhaar.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await waitFor(async () => patches >= 2);
+    await page.locator('#net.off').waitFor();
+    await page.locator('#queue').filter({ hasText: /1/ }).waitFor();
+    const offset = Number(sqlValue(`SELECT "offset" FROM upload u JOIN booking b ON b.id = u.booking_id WHERE b.reference = ${lit(visit.reference)}`));
+    assert.ok(offset > 0 && offset < pdf.length, `partly uploaded (${offset})`);
+    assert.equal(sqlValue(`SELECT count(*) FROM document d JOIN booking b ON b.id = d.booking_id WHERE b.reference = ${lit(visit.reference)}`), '0');
+    await shot(page, '03-offline');
+
+    // Reload while offline: the shell comes from the service worker, the queue from IndexedDB.
+    await page.reload();
+    await page.locator('#queue').filter({ hasText: /1/ }).waitFor();
+    await page.unroute('**/api/v1/agent/uploads/*');
+    await context.setOffline(false);
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await waitFor(() => sqlValue(`SELECT count(*) FROM document d JOIN booking b ON b.id = d.booking_id WHERE b.reference = ${lit(visit.reference)}`) === '1', 20000);
+    assert.equal(sqlValue(`SELECT encode(d.sha256, 'hex') FROM document d JOIN booking b ON b.id = d.booking_id WHERE b.reference = ${lit(visit.reference)}`),
+      sha256hex(pdf));
+    await card.locator(`li[data-code="${docs[0]}"] .done`).waitFor();
+    await shot(page, '04-uploaded');
+
+    // Documents collected (a reason for the rest), then complete.
+    await card.locator('[data-action=collected]').click();
+    await card.locator('[data-action=completed]').click();
+    await waitFor(() => sqlValue(`SELECT status FROM booking WHERE reference = ${lit(visit.reference)}`) === 'completed');
+    await page.locator('#queue:empty').waitFor({ state: 'attached' });
+    await shot(page, '05-completed');
+    assert.deepEqual(errors, []);
+
+    // The officer opens the scan through its signed link.
+    const officer = await staffLogin('officer');
+    const link = await api('GET', `/api/v1/bookings/${visit.reference}/documents/${docs[0]}/link`, { token: officer });
+    assert.equal(link.status, 200, link.text);
+    const got = Buffer.from(await (await fetch(link.json.url)).arrayBuffer());
+    assert.equal(sha256hex(got), sha256hex(pdf));
+  } finally {
+    await context.close();
+  }
+});
+
+test('the app is installable: manifest, icon and service worker are served', async () => {
+  const m = await fetch(`${BASE}/agent/manifest.webmanifest`);
+  assert.equal(m.status, 200);
+  const manifest = JSON.parse(await m.text());
+  assert.equal(manifest.start_url, '/agent/');
+  assert.equal(manifest.display, 'standalone');
+  for (const path of ['/agent/sw.js', '/agent/icon.svg', '/agent/app.js', '/agent/i18n.js'])
+    assert.equal((await fetch(BASE + path)).status, 200, path);
+  assert.ok(sql('SELECT 1').length === 1);
+});

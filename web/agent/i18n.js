@@ -1,0 +1,31 @@
+// Texts of the agent app, Hindi first.
+export const STRINGS = {
+  hi: {
+    appName: 'मितान फ़ील्ड ऐप', otherLang: 'English', loginTitle: 'साइन इन करें', agentCode: 'मितान कोड (जैसे RPR-A01)',
+    password: 'पासवर्ड', signIn: 'साइन इन', signOut: 'साइन आउट', today: 'आज', tomorrow: 'कल',
+    routeTitle: '{day} की भेंटें ({n})', online: 'ऑनलाइन', offline: 'ऑफ़लाइन — काम सहेजा जा रहा है',
+    noVisits: 'इस दिन कोई भेंट नहीं।', window: 'समय', call: 'फ़ोन करें', map: 'नक्शा', docs: 'दस्तावेज़',
+    mandatory: 'ज़रूरी', uploaded: 'अपलोड हो गया', queued: 'कतार में ({p}%)', camera: 'कैमरा', file: 'फ़ाइल',
+    enRoute: 'रास्ते में हूँ', arrived: 'पहुँच गया', visitCode: 'भेंट कोड (निवासी के SMS से)', collected: 'दस्तावेज़ ले लिए',
+    completed: 'भेंट पूरी', noShow: 'घर पर कोई नहीं', failed: 'भेंट नहीं हो सकी', reasonPrompt: 'कारण लिखें:',
+    missingPrompt: 'ये ज़रूरी दस्तावेज़ अपलोड नहीं हुए: {list}. कारण लिखें:', waitingNotice: 'भेंट के दिन का SMS जाने के बाद शुरू करें।',
+    queueCount: '{n} काम भेजे जाने बाकी हैं; नेटवर्क आने पर अपने आप भेजे जाएँगे।', saved: 'सहेजा गया।',
+    badLogin: 'कोड या पासवर्ड ग़लत है।', signInAgain: 'फिर से साइन इन करें।', refused: 'अस्वीकार: {m}', codeNeeded: 'भेंट कोड के 6 अंक डालें।',
+    status_booked: 'बुक', status_assigned: 'नियत', status_en_route: 'रास्ते में', status_arrived: 'पहुँचे',
+    status_documents_collected: 'दस्तावेज़ लिए', status_completed: 'पूरी', status_no_show: 'कोई नहीं मिला', status_failed: 'नहीं हो सकी',
+  },
+  en: {
+    appName: 'Mitan field app', otherLang: 'हिन्दी', loginTitle: 'Sign in', agentCode: 'Agent code (e.g. RPR-A01)',
+    password: 'Password', signIn: 'Sign in', signOut: 'Sign out', today: 'Today', tomorrow: 'Tomorrow',
+    routeTitle: 'Visits {day} ({n})', online: 'Online', offline: 'Offline — your work is kept',
+    noVisits: 'No visits on this day.', window: 'Window', call: 'Call', map: 'Map', docs: 'Documents',
+    mandatory: 'required', uploaded: 'uploaded', queued: 'queued ({p}%)', camera: 'Camera', file: 'File',
+    enRoute: 'On my way', arrived: 'Arrived', visitCode: 'Visit code (from the resident\'s SMS)', collected: 'Documents collected',
+    completed: 'Visit complete', noShow: 'Nobody home', failed: 'Could not do it', reasonPrompt: 'Give the reason:',
+    missingPrompt: 'These required documents are not uploaded: {list}. Give the reason:', waitingNotice: 'Start after the visit-day SMS has gone out.',
+    queueCount: '{n} actions waiting to be sent; they go out by themselves when the network returns.', saved: 'Saved.',
+    badLogin: 'The code or the password is wrong.', signInAgain: 'Sign in again.', refused: 'Refused: {m}', codeNeeded: 'Enter the 6 digits of the visit code.',
+    status_booked: 'booked', status_assigned: 'assigned', status_en_route: 'on the way', status_arrived: 'arrived',
+    status_documents_collected: 'documents collected', status_completed: 'completed', status_no_show: 'nobody home', status_failed: 'not done',
+  },
+};
