@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "booking.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
@@ -584,18 +585,6 @@ static enum db_status admin_move_visit(struct http_req *r, const char *booking_i
 		"       (b.window_start AT TIME ZONE d.time_zone)::date "
 		"FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
 		"WHERE b.id = $1 AND b.status IN ('booked', 'assigned') FOR UPDATE OF b";
-	/* The take of dispatch/booking.c (booking_take_unit): nearest capable agent with a unit
-	 * left, GiST KNN, rows held by bookings in progress skipped; here also without the old
-	 * agent and agents off that day. (booking_take_unit is static there; see the report.) */
-	static const char q_take_nearest[] =
-		"WITH pick AS (SELECT w.agent_id, w.starts_at FROM agent_window w JOIN agent a ON a.id = w.agent_id "
-		"               WHERE w.zone_id = $1 AND w.starts_at = $2 AND w.booked < w.capacity AND a.active "
-		"                 AND a.skills && ARRAY[$3, $4, '*'] AND a.id <> $7 "
-		"                 AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id AND u.day = $8::date) "
-		"               ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, a.id "
-		"               LIMIT 1 FOR UPDATE OF w SKIP LOCKED) "
-		"UPDATE agent_window w SET booked = w.booked + 1 FROM pick "
-		" WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id";
 	static const char q_take_named[] =
 		"UPDATE agent_window w SET booked = w.booked + 1 FROM agent a "
 		" WHERE a.id = w.agent_id AND a.code = $1 AND a.district_id = $2 AND a.active AND a.id <> $5 "
@@ -642,13 +631,17 @@ static enum db_status admin_move_visit(struct http_req *r, const char *booking_i
 					     db_get(b, 0, 6), db_get(b, 0, 11) };
 			res = db_exec(q_take_named, 7, tp, &st);
 		} else {
-			const char *tp[] = { db_get(b, 0, 3), db_get(b, 0, 4), db_get(b, 0, 5), db_get(b, 0, 6),
-					     db_get(b, 0, 7), db_get(b, 0, 8), db_get(b, 0, 2), db_get(b, 0, 11) };
-			res = db_exec(q_take_nearest, 8, tp, &st);
+			char window_end[40];
+			int taken = 0;
+			st = booking_take_unit(db_get(b, 0, 3), db_get(b, 0, 4), db_get(b, 0, 5), db_get(b, 0, 6),
+					       db_get(b, 0, 7), db_get(b, 0, 8), db_get(b, 0, 2), &taken, new_id,
+					       window_end);
+			if (!taken)
+				new_id[0] = '\0';
 		}
 		if (st != DB_OK)
 			goto out;
-		if (PQntuples(res) == 1)
+		if (res && PQntuples(res) == 1)
 			snprintf(new_id, sizeof new_id, "%s", db_get(res, 0, 0));
 		PQclear(res);
 		res = NULL;
