@@ -266,6 +266,8 @@ static int sched_job_run_one(struct sched_worker *w)
 	const char *id = db_get(job, 0, 0), *kind = db_get(job, 0, 1);
 	long attempts = (long)db_get_ll(job, 0, 4);
 	st = sched_job_exec(kind, db_get(job, 0, 2), db_get(job, 0, 3), now, &count);
+	char sqlstate[8];
+	snprintf(sqlstate, sizeof sqlstate, "%s", db_last_sqlstate()[0] ? db_last_sqlstate() : "failed");
 	db_release();
 	char finished[40];
 	clock_now_text(finished, sizeof finished);
@@ -277,7 +279,7 @@ static int sched_job_run_one(struct sched_worker *w)
 	} else {
 		snprintf(delay, sizeof delay, "%ld", 30L << (attempts < 6 ? attempts : 6));
 		snprintf(max, sizeof max, "%d", SCHED_JOB_MAX_ATTEMPTS);
-		const char *rp[] = { id, finished, w->id, delay, max, db_last_sqlstate()[0] ? db_last_sqlstate() : "failed" };
+		const char *rp[] = { id, finished, w->id, delay, max, sqlstate };
 		db_run(q_retry, 6, rp);
 		metrics_count("mitan_jobs_failed_total", 1);
 		log_error("worker: job %s failed (attempt %ld)", db_get(job, 0, 5), attempts);

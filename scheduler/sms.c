@@ -323,6 +323,7 @@ int sms_deliver_batch(struct sms_sender *s)
 	if (st != DB_OK)
 		goto out;
 	n = PQntuples(res);
+	db_release(); /* no pooled connection is held while the gateway is called */
 	for (int i = 0; i < n; i++) {
 		struct sms_message m = {
 			.id = db_get(res, i, 0),

@@ -11,7 +11,7 @@ INSERT INTO sms_template (code, language, body) VALUES
 ('booking_cancelled', 'en', 'Mitan: the home visit {#ref#} for {#service#} on {#window#} is cancelled.'),
 ('booking_cancelled', 'hi', 'मितान: {#service#} की घर पर भेंट {#ref#} ({#window#}) रद्द कर दी गई है।'),
 ('visit_day', 'en', 'Mitan: today {#window#} {#agent#} will visit for {#service#}, ref {#ref#}. Visit code {#code#}: tell it only to {#agent#} at the door; their app confirms it.'),
-('visit_day', 'hi', 'मितान: आज {#window#} {#agent#} {#service#} के लिए आएंगे, संदर्भ {#ref#}। भेंट कोड {#code#}: यह केवल दरवाज़े पर {#agent#} को बताएं; उनका ऐप इसकी पुष्टि करेगा।'),
+('visit_day', 'hi', 'मितान: आज {#window#} {#agent#} {#service#} के लिए आपके घर आएंगे, संदर्भ {#ref#}। भेंट कोड {#code#}: यह केवल दरवाज़े पर {#agent#} को बताएं; उनका ऐप इसकी पुष्टि करेगा।'),
 ('booking_reassigned', 'en', 'Mitan: for your visit {#ref#} on {#window#} the agent is now {#agent#}. New visit code {#code#}; the earlier code no longer works.'),
 ('booking_reassigned', 'hi', 'मितान: {#window#} की भेंट {#ref#} के लिए अब {#agent#} आएंगे। नया भेंट कोड {#code#}; पुराना कोड अब मान्य नहीं है।'),
 ('booking_status', 'en', 'Mitan: {#service#}, ref {#ref#}: {#status#}.'),
