@@ -74,6 +74,8 @@ struct plan_work {
 	int n;                   /* nodes: agents' bases, then visits */
 	double *travel, *ready, *due, *service;
 	int *demand, *vcap, *vstart;
+	int *vclass;             /* n: a visit's window (its class for the planner); -1 for bases */
+	int *initial;            /* n: the agent holding a visit's unit now; -1 = none */
 	unsigned char *can;      /* nagents * n */
 	unsigned char *forbid;   /* nagents * nvisits: moves refused by an earlier round */
 	unsigned char *closed;   /* nagents * nwindows: windows closed to newcomers */
@@ -88,6 +90,8 @@ static void plan_work_free(struct plan_work *w)
 	free(w->demand);
 	free(w->vcap);
 	free(w->vstart);
+	free(w->vclass);
+	free(w->initial);
 	free(w->can);
 	free(w->forbid);
 	free(w->closed);
@@ -106,6 +110,8 @@ static void plan_work_init(struct plan_work *w, const struct plan_problem *p)
 	w->demand = xcalloc((size_t)n, sizeof *w->demand);
 	w->vcap = xcalloc((size_t)na + 1, sizeof *w->vcap);
 	w->vstart = xcalloc((size_t)na + 1, sizeof *w->vstart);
+	w->vclass = xmalloc((size_t)n * sizeof *w->vclass);
+	w->initial = xmalloc((size_t)n * sizeof *w->initial);
 	w->can = xcalloc((size_t)na * (size_t)n + 1, 1);
 	w->forbid = xcalloc((size_t)na * (size_t)p->nvisits + 1, 1);
 	w->closed = xcalloc((size_t)na * (size_t)p->nwindows + 1, 1);
@@ -118,6 +124,8 @@ static void plan_work_init(struct plan_work *w, const struct plan_problem *p)
 		}
 	}
 	for (int a = 0; a < na; a++) {
+		w->vclass[a] = -1;
+		w->initial[a] = -1;
 		w->ready[a] = p->shift_start[a];
 		w->due[a] = p->shift_end[a];
 		w->vstart[a] = a;
@@ -129,6 +137,8 @@ static void plan_work_init(struct plan_work *w, const struct plan_problem *p)
 		w->due[na + v] = p->due[v];
 		w->service[na + v] = p->service[v];
 		w->demand[na + v] = 1;
+		w->vclass[na + v] = p->vwindow[v];
+		w->initial[na + v] = p->vorig[v];
 	}
 }
 
@@ -182,14 +192,159 @@ static void plan_work_restrict(struct plan_work *w, const int *agent, int round)
 	free(count);
 }
 
+/* Simulates agent a driving seq[0..len) (visit indices). Returns the travel minutes and
+ * fills starts (may be NULL), or -1 when a window or the shift end is broken. */
+static double plan_route(const struct plan_work *w, int a, const int *seq, int len, double *starts)
+{
+	const struct plan_problem *p = w->p;
+	int na = p->nagents, prev = a;
+	double t = p->shift_start[a], dist = 0;
+	for (int i = 0; i < len; i++) {
+		int u = na + seq[i];
+		double d = w->travel[(size_t)prev * (size_t)w->n + (size_t)u];
+		t += (i == 0 ? 0 : w->service[prev]) + d;
+		dist += d;
+		if (t < w->ready[u])
+			t = w->ready[u];
+		if (t > w->due[u] + 1e-9)
+			return -1;
+		if (starts)
+			starts[i] = t;
+		prev = u;
+	}
+	double d = w->travel[(size_t)prev * (size_t)w->n + (size_t)a];
+	t += (len ? w->service[prev] : 0) + d;
+	return t > p->shift_end[a] + 1e-9 ? -1 : dist + d;
+}
+
+/* The last resort when re-planning did not restore the ledger: newcomers are taken out of
+ * over-full windows (back to the agent holding their unit) until none is over-full, which
+ * ends because newcomers only decrease; routes are renumbered and re-timed (dropping a
+ * visit never makes a later one late, travel obeys the triangle inequality), and each
+ * visit sent back is put into its own agent's route at the cheapest place that keeps every
+ * window, or stays unrouted (flagged). */
+static void plan_eject(const struct plan_work *w, int *agent, int *order, double *arrival)
+{
+	const struct plan_problem *p = w->p;
+	int na = p->nagents, nv = p->nvisits, nw = p->nwindows, changed = 1;
+	int *count = xcalloc((size_t)na * (size_t)nw + 1, sizeof *count);
+	int *seq = xmalloc(((size_t)nv + 1) * sizeof *seq), *tmp = xmalloc(((size_t)nv + 2) * sizeof *tmp);
+	double *starts = xmalloc(((size_t)nv + 2) * sizeof *starts);
+	unsigned char *ejected = xcalloc((size_t)nv + 1, 1);
+	for (int v = 0; v < nv; v++)
+		if (agent[v] >= 0)
+			count[agent[v] * nw + p->vwindow[v]]++;
+	while (changed) {
+		changed = 0;
+		for (int v = nv - 1; v >= 0; v--) {
+			int a = agent[v];
+			if (a < 0 || a == p->vorig[v] || count[a * nw + p->vwindow[v]] <= p->wcap[a * nw + p->vwindow[v]])
+				continue;
+			count[a * nw + p->vwindow[v]]--;
+			agent[v] = p->vorig[v];
+			if (agent[v] >= 0)
+				count[agent[v] * nw + p->vwindow[v]]++;
+			order[v] = 0;
+			arrival[v] = -1;
+			ejected[v] = 1;
+			changed = 1;
+		}
+	}
+	for (int a = 0; a < na; a++) {
+		/* The agent's route as it stands, in order, re-timed. */
+		int len = 0;
+		for (int k = 1; k <= nv; k++)
+			for (int v = 0; v < nv; v++)
+				if (agent[v] == a && order[v] == k)
+					seq[len++] = v;
+		/* Visits sent back to this agent, each at its cheapest feasible place. */
+		for (int v = 0; v < nv; v++) {
+			if (!ejected[v] || agent[v] != a)
+				continue;
+			double base = plan_route(w, a, seq, len, NULL), best = -1;
+			int at = -1;
+			for (int i = 0; i <= len; i++) {
+				memcpy(tmp, seq, (size_t)i * sizeof *tmp);
+				tmp[i] = v;
+				memcpy(tmp + i + 1, seq + i, (size_t)(len - i) * sizeof *tmp);
+				double d = plan_route(w, a, tmp, len + 1, NULL);
+				if (d >= 0 && (at < 0 || d - base < best)) {
+					best = d - base;
+					at = i;
+				}
+			}
+			if (at >= 0) {
+				memmove(seq + at + 1, seq + at, (size_t)(len - at) * sizeof *seq);
+				seq[at] = v;
+				len++;
+			}
+		}
+		if (plan_route(w, a, seq, len, starts) < 0)
+			continue; /* cannot happen: removals keep a route feasible */
+		for (int i = 0; i < len; i++) {
+			order[seq[i]] = i + 1;
+			arrival[seq[i]] = starts[i];
+		}
+	}
+	free(count);
+	free(seq);
+	free(tmp);
+	free(starts);
+	free(ejected);
+}
+
+/* Road km of all routes given by agent and order. */
+static double plan_km(const struct plan_work *w, const int *agent, const int *order)
+{
+	const struct plan_problem *p = w->p;
+	int nv = p->nvisits;
+	int *seq = xmalloc(((size_t)nv + 1) * sizeof *seq);
+	double minutes = 0;
+	for (int a = 0; a < p->nagents; a++) {
+		int len = 0;
+		for (int k = 1; k <= nv; k++)
+			for (int v = 0; v < nv; v++)
+				if (agent[v] == a && order[v] == k)
+					seq[len++] = v;
+		double d = len ? plan_route(w, a, seq, len, NULL) : 0;
+		minutes += d > 0 ? d : 0;
+	}
+	free(seq);
+	return minutes * p->speed_kmh / 60.0;
+}
+
+/* Solves once and turns the routes into agent/order/arrival (unrouted visits keep vorig). */
+static int plan_once(const struct plan_work *w, const vrptw_problem_t *vp, const vrptw_options_t *vo,
+		     vrptw_solution_t *sol, int *agent, int *order, double *arrival)
+{
+	const struct plan_problem *p = w->p;
+	int na = p->nagents;
+	vrptw_solution_free(sol);
+	if (vrptw_solve(vp, vo, sol) != VRPTW_OK)
+		return -1;
+	for (int v = 0; v < p->nvisits; v++) {
+		agent[v] = p->vorig[v];
+		order[v] = 0;
+		arrival[v] = -1;
+	}
+	for (int r = 0; r < sol->nroutes; r++)
+		for (int i = 0; i < sol->routes[r].len; i++) {
+			int v = sol->routes[r].visits[i] - na;
+			agent[v] = sol->routes[r].vehicle;
+			order[v] = i + 1;
+			arrival[v] = sol->routes[r].start[i];
+		}
+	return 0;
+}
+
 int plan_solve(const struct plan_problem *p, const struct plan_options *o, struct plan_result *out)
 {
 	struct plan_work w;
 	vrptw_solution_t sol;
 	int rc = -1, na = p->nagents, nv = p->nvisits;
 	int max_rounds = o->max_rounds > 0 ? o->max_rounds : 4;
-	int *agent = NULL, *order = NULL;
-	double *arrival = NULL;
+	int *agent = NULL, *order = NULL, *kagent = NULL, *korder = NULL;
+	double *arrival = NULL, *karrival = NULL;
 	/* Small zones get a fixed number of steps (deterministic, and quick); large ones the
 	 * time limit. */
 	long iters = o->max_iterations > 0 ? o->max_iterations : (nv <= 300 ? 2000L * (nv + 10) : 0);
@@ -211,46 +366,84 @@ int plan_solve(const struct plan_problem *p, const struct plan_options *o, struc
 		goto done;
 	}
 	plan_work_init(&w, p);
+	/* The per-window units are a native constraint of the planner: class = window. */
 	vrptw_problem_t vp = { .n = w.n, .ndepots = na, .travel = w.travel, .demand = w.demand, .ready = w.ready,
 			       .due = w.due, .service = w.service, .nvehicles = na, .capacity = 0,
 			       .vehicle_capacity = w.vcap, .vehicle_start = w.vstart, .vehicle_end = w.vstart,
-			       .shift_start = p->shift_start, .shift_end = p->shift_end, .can_serve = w.can };
+			       .shift_start = p->shift_start, .shift_end = p->shift_end, .can_serve = w.can,
+			       .nclasses = p->nwindows, .visit_class = w.vclass, .class_capacity = p->wcap,
+			       .class_holder = w.initial };
+	vrptw_options_t vo;
+
+	/* The current assignment, only re-ordered: the plan to beat (and the whole answer when
+	 * fixed). A fifth of the time when it is only the reference. */
+	vrptw_options_init(&vo);
+	vo.seed = o->seed;
+	vo.initial_vehicle = w.initial;
+	vo.time_limit_s = o->time_limit_s * (o->fixed ? 1.0 : 0.2);
+	vo.max_iterations = iters > 0 ? (o->fixed ? iters : iters / 4) : 0;
+	if (vo.time_limit_s < 0.01)
+		vo.time_limit_s = 0.01;
+	plan_work_can(&w, 1);
+	if (plan_once(&w, &vp, &vo, &sol, agent, order, arrival) != 0)
+		goto out;
+	out->rounds = 1;
+	if (o->fixed)
+		goto measured;
+	kagent = agent;
+	korder = order;
+	karrival = arrival;
+	agent = xmalloc(((size_t)nv + 1) * sizeof *agent);
+	order = xcalloc((size_t)nv + 1, sizeof *order);
+	arrival = xmalloc(((size_t)nv + 1) * sizeof *arrival);
+
+	/* The free plan, starting from the current assignment. The ledger holds by
+	 * construction; the re-planning rounds and plan_eject below stay as a safety net. */
 	for (int round = 0;; round++) {
-		/* The last round keeps everyone's visits where they are: the ledger holds then. */
-		int fixed = o->fixed || round >= max_rounds;
-		vrptw_options_t vo;
 		vrptw_options_init(&vo);
 		vo.seed = o->seed + (unsigned long long)round;
-		/* Half the time for the first round, the rest shared by the repairs. */
-		vo.time_limit_s = o->time_limit_s * (round == 0 ? 0.5 : 0.5 / max_rounds);
+		vo.initial_vehicle = w.initial;
+		vo.time_limit_s = o->time_limit_s * (round == 0 ? 0.8 : 0.1);
 		vo.max_iterations = iters > 0 ? (round == 0 ? iters : iters / 4) : 0;
 		if (vo.time_limit_s < 0.01)
 			vo.time_limit_s = 0.01;
-		plan_work_can(&w, fixed);
-		vrptw_solution_free(&sol);
-		if (vrptw_solve(&vp, &vo, &sol) != VRPTW_OK)
+		plan_work_can(&w, 0);
+		if (plan_once(&w, &vp, &vo, &sol, agent, order, arrival) != 0)
 			goto out;
 		out->rounds = round + 1;
-		for (int v = 0; v < nv; v++) {
-			agent[v] = p->vorig[v];
-			order[v] = 0;
-			arrival[v] = -1;
-		}
-		for (int r = 0; r < sol.nroutes; r++)
-			for (int i = 0; i < sol.routes[r].len; i++) {
-				int v = sol.routes[r].visits[i] - na;
-				agent[v] = sol.routes[r].vehicle;
-				order[v] = i + 1;
-				arrival[v] = sol.routes[r].start[i];
-			}
-		if (fixed || plan_ledger_check(p, agent, NULL, 0) == 0)
+		if (plan_ledger_check(p, agent, NULL, 0) == 0)
 			break;
+		out->repaired = 1;
+		if (round + 1 >= max_rounds) {
+			plan_eject(&w, agent, order, arrival);
+			break;
+		}
 		plan_work_restrict(&w, agent, round);
 	}
-	out->travel_km = 0;
-	for (int r = 0; r < sol.nroutes; r++)
-		out->travel_km += sol.routes[r].distance;
-	out->travel_km *= p->speed_kmh / 60.0; /* minutes back to road km */
+
+	/* Keep the new plan only if it serves more visits, or as many in less travel. */
+	{
+		int routed = 0, krouted = 0;
+		for (int v = 0; v < nv; v++) {
+			routed += order[v] > 0;
+			krouted += korder[v] > 0;
+		}
+		double km = plan_km(&w, agent, order), kkm = plan_km(&w, kagent, korder);
+		if (routed < krouted || (routed == krouted && km >= kkm - 1e-9)) {
+			int *ti = agent;
+			double *td = arrival;
+			agent = kagent;
+			kagent = ti;
+			ti = order;
+			order = korder;
+			korder = ti;
+			arrival = karrival;
+			karrival = td;
+			out->kept = 1;
+		}
+	}
+measured:
+	out->travel_km = plan_km(&w, agent, order);
 done:
 	for (int v = 0; v < nv; v++) {
 		out->routed += order[v] > 0;
@@ -270,6 +463,9 @@ out:
 	free(agent);
 	free(order);
 	free(arrival);
+	free(kagent);
+	free(korder);
+	free(karrival);
 	return rc;
 }
 

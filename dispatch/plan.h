@@ -3,9 +3,10 @@
  * The pure part (plan_solve) takes arrays: visits with their window, service minutes,
  * original agent and frozen flag; agents with base, shift and the units of each of their
  * windows (the agent_window ledger). It returns each visit's agent, route position and
- * planned service start, and never breaks a window or a per-window capacity: the planner
- * knows only a day total per agent, so plan_solve re-plans with the offending moves
- * forbidden until the ledger holds (see docs/DISPATCH.md).
+ * planned service start, and never breaks a window or a per-window capacity: the windows
+ * are visit classes with a per-agent capacity in the planner, which starts from the
+ * current assignment; a plan that is not shorter than the current assignment re-ordered
+ * is not taken (see docs/DISPATCH.md).
  *
  * The database part (plan_zone_day) reads one zone's day, solves, and writes agents,
  * route_order and planned_arrival back in one transaction that moves the units too. */
@@ -48,6 +49,8 @@ struct plan_result {
 	int *order;        /* nvisits: 1-based position in the agent's route; 0 = unrouted */
 	double *arrival;   /* nvisits: planned service start (minutes); unrouted: -1 */
 	int routed, moved, unroutable, rounds;
+	int repaired;      /* 1: the planner's plan broke the ledger and had to be repaired (a bug) */
+	int kept;          /* 1: the current assignment (re-ordered) was kept: the new plan was no shorter */
 	double travel_km;  /* road km of all routes */
 };
 

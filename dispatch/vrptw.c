@@ -129,6 +129,11 @@ typedef struct ctx {
 	int *cidx;         /* n: index of a node in custs, -1 if none */
 	double *ddist;     /* n: distance to the nearest start depot */
 	size_t stride;     /* entries per route array */
+	int ncl;           /* visit classes with a per-vehicle capacity; 0 = none */
+	const int *vcl;    /* n: class of a node, -1 = none (NULL when ncl 0) */
+	const int *ccap;   /* nv*ncl capacities */
+	const int *hv;     /* n: holder of an absent visit's class unit, or NULL */
+	int *ctmp;         /* ncl scratch counts */
 } ctx_t;
 
 /* A plan. Route r's arrays live at [r*stride, r*stride + len[r] + 2). */
@@ -137,6 +142,8 @@ typedef struct sol {
 	double *early;   /* earliest service start at each position */
 	double *late;    /* latest service start keeping the suffix feasible */
 	int *len, *load;
+	int *ccount;             /* nv*ncl: visits of each class per route */
+	int *hold;               /* nv*ncl: absent visits still holding a unit there */
 	double *dist;
 	int *route_of, *pos_of;  /* n; route_of -1 = not routed */
 	int *absent;             /* servable visits not routed */
@@ -165,6 +172,35 @@ static int veh_can(const ctx_t *c, int v, int u)
 {
 	return c->p->can_serve == NULL ||
 	    c->p->can_serve[(size_t)v * (size_t)c->n + (size_t)u] != 0;
+}
+
+/* The vehicle whose class unit absent visit u holds, or -1. */
+static int holder_of(const ctx_t *c, int u)
+{
+	if (c->hv == NULL || c->vcl[u] < 0 || c->hv[u] < 0 || c->hv[u] >= c->nv)
+		return -1;
+	return c->hv[u];
+}
+
+/* Has route r room in u's class for absent visit u? Counts the routed
+ * visits and the absent ones holding a unit; u's own hold moves with it. */
+static int class_room(const ctx_t *c, const int *cnt, const int *hold, int r, int u)
+{
+	if (c->ncl == 0)
+		return 1;
+	int k = c->vcl[u];
+	if (k < 0)
+		return 1;
+	size_t cell = (size_t)r * (size_t)c->ncl + (size_t)k;
+	return cnt[cell] + hold[cell] + (holder_of(c, u) == r ? 0 : 1) <= c->ccap[cell];
+}
+
+/* Absent visit u takes (+1) or gives back (-1) the unit it holds. */
+static void hold_add(const ctx_t *c, int *hold, int u, int d)
+{
+	int h = holder_of(c, u);
+	if (h >= 0)
+		hold[(size_t)h * (size_t)c->ncl + (size_t)c->vcl[u]] += d;
 }
 
 /* ---- Validation */
@@ -208,7 +244,24 @@ static int problem_valid(const vrptw_problem_t *p)
 		if (p->shift_end && !valid_time(p->shift_end[v]))
 			return 0;
 	}
+	if (p->nclasses < 0)
+		return 0;
+	if (p->nclasses > 0 && p->visit_class && p->class_capacity) {
+		for (int i = 0; i < p->n; i++)
+			if (p->visit_class[i] < -1 || p->visit_class[i] >= p->nclasses)
+				return 0;
+		size_t cells = (size_t)p->nvehicles * (size_t)p->nclasses;
+		for (size_t i = 0; i < cells; i++)
+			if (p->class_capacity[i] < 0)
+				return 0;
+	}
 	return 1;
+}
+
+/* The class limits apply only when all three fields are given. */
+static int has_classes(const vrptw_problem_t *p)
+{
+	return p->nclasses > 0 && p->visit_class != NULL && p->class_capacity != NULL;
 }
 
 /* ---- Context */
@@ -226,6 +279,7 @@ static void ctx_free(ctx_t *c)
 	free(c->adj);
 	free(c->cidx);
 	free(c->ddist);
+	free(c->ctmp);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -234,6 +288,9 @@ static int alone_ok(const ctx_t *c, int v, int u)
 {
 	const vrptw_problem_t *p = c->p;
 	if (!veh_can(c, v, u) || p->demand[u] > c->cap[v])
+		return 0;
+	if (c->ncl > 0 && c->vcl[u] >= 0 &&
+	    c->ccap[(size_t)v * (size_t)c->ncl + (size_t)c->vcl[u]] < 1)
 		return 0;
 	double st = dmax(p->ready[u], c->ss[v] + c->t[(size_t)c->vs[v] * (size_t)c->n + (size_t)u]);
 	if (st > p->due[u] + EPS)
@@ -301,6 +358,12 @@ static int ctx_init(ctx_t *c, const vrptw_problem_t *p)
 	c->nd = p->ndepots;
 	c->nv = nv;
 	c->t = p->travel;
+	if (has_classes(p)) {
+		c->ncl = p->nclasses;
+		c->vcl = p->visit_class;
+		c->ccap = p->class_capacity;
+		c->hv = p->class_holder;
+	}
 	size_t nvs = nv > 0 ? (size_t)nv : 1;
 	c->cap = calloc(nvs, sizeof(int));
 	c->vs = calloc(nvs, sizeof(int));
@@ -313,7 +376,8 @@ static int ctx_init(ctx_t *c, const vrptw_problem_t *p)
 	c->cidx = calloc((size_t)n, sizeof(int));
 	c->ddist = calloc((size_t)n, sizeof(double));
 	tmp = calloc((size_t)n, sizeof(*tmp));
-	if (!c->cap || !c->vs || !c->ve || !c->ss || !c->se || !c->vclass ||
+	c->ctmp = calloc((size_t)c->ncl + 1, sizeof(int));
+	if (!c->ctmp || !c->cap || !c->vs || !c->ve || !c->ss || !c->se || !c->vclass ||
 	    !c->custs || !c->unserv || !c->cidx || !c->ddist || !tmp)
 		goto out;
 
@@ -332,7 +396,10 @@ static int ctx_init(ctx_t *c, const vrptw_problem_t *p)
 			for (int w = 0; w < v; w++) {
 				if (c->cap[w] == c->cap[v] && c->vs[w] == c->vs[v] &&
 				    c->ve[w] == c->ve[v] && c->ss[w] == c->ss[v] &&
-				    c->se[w] == c->se[v]) {
+				    c->se[w] == c->se[v] &&
+				    (c->ncl == 0 || memcmp(c->ccap + (size_t)w * (size_t)c->ncl,
+				    c->ccap + (size_t)v * (size_t)c->ncl,
+				    (size_t)c->ncl * sizeof(int)) == 0)) {
 					c->vclass[v] = c->vclass[w];
 					break;
 				}
@@ -403,6 +470,8 @@ static void sol_free(sol_t *s)
 	free(s->late);
 	free(s->len);
 	free(s->load);
+	free(s->ccount);
+	free(s->hold);
 	free(s->dist);
 	free(s->route_of);
 	free(s->pos_of);
@@ -423,11 +492,13 @@ static int sol_init(const ctx_t *c, sol_t *s)
 	s->late = calloc(cells, sizeof(double));
 	s->len = calloc(nvs, sizeof(int));
 	s->load = calloc(nvs, sizeof(int));
+	s->ccount = calloc(nvs * (size_t)c->ncl + 1, sizeof(int));
+	s->hold = calloc(nvs * (size_t)c->ncl + 1, sizeof(int));
 	s->dist = calloc(nvs, sizeof(double));
 	s->route_of = calloc((size_t)c->n, sizeof(int));
 	s->pos_of = calloc((size_t)c->n, sizeof(int));
 	s->absent = calloc((size_t)c->ncust + 1, sizeof(int));
-	if (!s->node || !s->early || !s->late || !s->len || !s->load ||
+	if (!s->node || !s->early || !s->late || !s->len || !s->load || !s->ccount || !s->hold ||
 	    !s->dist || !s->route_of || !s->pos_of || !s->absent) {
 		sol_free(s);
 		return VRPTW_ENOMEM;
@@ -439,6 +510,9 @@ static int sol_init(const ctx_t *c, sol_t *s)
 	for (int i = 0; i < c->ncust; i++)
 		s->absent[i] = c->custs[i];
 	s->nabsent = c->ncust;
+	/* every visit starts absent, the unservable ones stay so */
+	for (int u = c->nd; u < c->n; u++)
+		hold_add(c, s->hold, u, 1);
 	s->total = 0.0;
 	return VRPTW_OK;
 }
@@ -455,7 +529,10 @@ static void route_update(const ctx_t *c, sol_t *s, int r)
 	size_t n = (size_t)c->n;
 	int load = 0;
 	double dist = 0.0;
+	int *cc = s->ccount + (size_t)r * (size_t)c->ncl;
 
+	if (c->ncl > 0)
+		memset(cc, 0, (size_t)c->ncl * sizeof(int));
 	nd[0] = c->vs[r];
 	nd[len + 1] = c->ve[r];
 	E[0] = c->ss[r];
@@ -468,6 +545,8 @@ static void route_update(const ctx_t *c, sol_t *s, int r)
 		if (i <= len) {
 			E[i] = dmax(p->ready[b], arr);
 			load += p->demand[b];
+			if (c->ncl > 0 && c->vcl[b] >= 0)
+				cc[c->vcl[b]]++;
 			s->route_of[b] = r;
 			s->pos_of[b] = i;
 		} else {
@@ -498,6 +577,9 @@ static void route_copy(const ctx_t *c, sol_t *dst, const sol_t *src, int r)
 	memcpy(dst->late + base, src->late + base, cnt * sizeof(double));
 	dst->len[r] = src->len[r];
 	dst->load[r] = src->load[r];
+	if (c->ncl > 0)
+		memcpy(dst->ccount + (size_t)r * (size_t)c->ncl,
+		    src->ccount + (size_t)r * (size_t)c->ncl, (size_t)c->ncl * sizeof(int));
 	dst->dist[r] = src->dist[r];
 	for (int i = 1; i <= src->len[r]; i++) {
 		int u = src->node[base + (size_t)i];
@@ -518,6 +600,8 @@ static void sol_sync(const ctx_t *c, sol_t *dst, const sol_t *src,
 	}
 	for (int j = 0; j < k; j++)
 		route_copy(c, dst, src, rs[j]);
+	if (c->hv)
+		memcpy(dst->hold, src->hold, (size_t)c->nv * (size_t)c->ncl * sizeof(int));
 	memcpy(dst->absent, src->absent, (size_t)src->nabsent * sizeof(int));
 	dst->nabsent = src->nabsent;
 	dst->total = src->total;
@@ -529,6 +613,8 @@ static void sol_copy_all(const ctx_t *c, sol_t *dst, const sol_t *src)
 		dst->route_of[u] = -1;
 	for (int r = 0; r < c->nv; r++)
 		route_copy(c, dst, src, r);
+	if (c->ncl > 0)
+		memcpy(dst->hold, src->hold, (size_t)c->nv * (size_t)c->ncl * sizeof(int));
 	memcpy(dst->absent, src->absent, (size_t)src->nabsent * sizeof(int));
 	dst->nabsent = src->nabsent;
 	dst->total = src->total;
@@ -584,6 +670,8 @@ static void route_remove_marked(search_t *S, sol_t *s, int r)
 	for (int i = 1; i <= len; i++) {
 		if (S->kill[i]) {
 			s->route_of[nd[i]] = -1;
+			if (c->hv)
+				hold_add(c, s->hold, nd[i], 1);
 			s->absent[s->nabsent++] = nd[i];
 			S->kill[i] = 0;
 		} else {
@@ -657,8 +745,8 @@ static void ruin(search_t *S, sol_t *s)
  * Each would-be best place is skipped with probability blink; *blinked
  * tells whether that happened, so a caller can retry without blinks rather
  * than leave a servable visit out. */
-static int best_insertion(search_t *S, const sol_t *s, int u, double blink,
-    int *br, int *bi, double *bdelta, int *blinked)
+static int best_insertion_in(search_t *S, const sol_t *s, int u, double blink,
+    int rlo, int rhi, int *br, int *bi, double *bdelta, int *blinked)
 {
 	const ctx_t *c = S->c;
 	const vrptw_problem_t *p = c->p;
@@ -671,12 +759,14 @@ static int best_insertion(search_t *S, const sol_t *s, int u, double blink,
 
 	*blinked = 0;
 	S->stamp++;
-	for (int r = 0; r < c->nv; r++) {
+	for (int r = rlo; r < rhi; r++) {
 		int len = s->len[r];
 		/* never true when route_bound() holds; a guard for the tables */
 		if ((size_t)len + 3 > c->stride)
 			continue;
 		if ((long long)s->load[r] + dem > (long long)c->cap[r] || !veh_can(c, r, u))
+			continue;
+		if (!class_room(c, s->ccount, s->hold, r, u))
 			continue;
 		if (len == 0) {
 			int k = c->vclass[r];
@@ -718,6 +808,12 @@ static int best_insertion(search_t *S, const sol_t *s, int u, double blink,
 	return found;
 }
 
+static int best_insertion(search_t *S, const sol_t *s, int u, double blink,
+    int *br, int *bi, double *bdelta, int *blinked)
+{
+	return best_insertion_in(S, s, u, blink, 0, S->c->nv, br, bi, bdelta, blinked);
+}
+
 static void route_insert(search_t *S, sol_t *s, int r, int i, int u)
 {
 	const ctx_t *c = S->c;
@@ -728,6 +824,8 @@ static void route_insert(search_t *S, sol_t *s, int r, int i, int u)
 	memmove(nd + i + 2, nd + i + 1, (size_t)(len + 1 - i) * sizeof(int));
 	nd[i + 1] = u;
 	s->len[r] = len + 1;
+	if (c->hv)
+		hold_add(c, s->hold, u, -1);
 	route_update(c, s, r);
 	touch(S, r);
 }
@@ -780,6 +878,60 @@ static void recreate(search_t *S, sol_t *s)
 	}
 }
 
+/* The start plan from an initial assignment iv (n entries): each vehicle's
+ * visits by ready time (then node), each at its cheapest
+ * feasible place in that vehicle's route. Visits with no vehicle, or no
+ * feasible place in theirs, stay absent for the greedy recreate. */
+static void initial_build(search_t *S, sol_t *s, const int *iv)
+{
+	const ctx_t *c = S->c;
+	const vrptw_problem_t *p = c->p;
+	int k = 0;
+	for (int j = 0; j < c->ncust; j++) {
+		int u = c->custs[j];
+		if (iv[u] >= 0 && iv[u] < c->nv) {
+			S->order[k].key = (double)iv[u];
+			S->order[k].key2 = p->ready[u];
+			S->order[k].node = u;
+			k++;
+		}
+	}
+	/* by vehicle, then ready time, then node (keyed_cmp's total order) */
+	qsort(S->order, (size_t)k, sizeof(keyed_t), keyed_cmp);
+	s->nabsent = 0;
+	for (int j = 0; j < k; j++) {
+		int u = S->order[j].node, v = iv[u], r, i, blinked;
+		double d;
+		if (best_insertion_in(S, s, u, 0.0, v, v + 1, &r, &i, &d, &blinked) == 0)
+			route_insert(S, s, r, i, u);
+		else
+			s->absent[s->nabsent++] = u;
+	}
+	for (int j = 0; j < c->ncust; j++) {
+		int u = c->custs[j];
+		if (!(iv[u] >= 0 && iv[u] < c->nv))
+			s->absent[s->nabsent++] = u;
+	}
+}
+
+/* After a ruin and recreate: does every unit an absent visit holds still fit?
+ * (A visit taken off a route and not placed again takes its unit back, which
+ * may overfill its holder; such a plan is refused.) */
+static int holds_fit(const ctx_t *c, const sol_t *s)
+{
+	if (c->hv == NULL)
+		return 1;
+	for (int j = 0; j < s->nabsent; j++) {
+		int u = s->absent[j], h = holder_of(c, u);
+		if (h < 0)
+			continue;
+		size_t cell = (size_t)h * (size_t)c->ncl + (size_t)c->vcl[u];
+		if (s->ccount[cell] + s->hold[cell] > c->ccap[cell])
+			return 0;
+	}
+	return 1;
+}
+
 /* Is a better than b? Fewer unserved visits first, then less travel. */
 static int sol_better(const sol_t *a, const sol_t *b)
 {
@@ -793,12 +945,14 @@ static int sol_better(const sol_t *a, const sol_t *b)
 
 /* Feasibility and cost of a route given as a node sequence (depots included).
  * Returns travel, or -1 if infeasible. */
-static double seq_eval(const ctx_t *c, int r, const int *seq, int cnt)
+static double seq_eval(const ctx_t *c, const sol_t *s, int r, const int *seq, int cnt)
 {
 	const vrptw_problem_t *p = c->p;
 	size_t n = (size_t)c->n;
 	double tm = c->ss[r], dist = 0.0;
 	long long load = 0;
+	if (c->ncl > 0)
+		memset(c->ctmp, 0, (size_t)c->ncl * sizeof(int));
 	for (int i = 1; i < cnt; i++) {
 		int a = seq[i - 1], b = seq[i];
 		double tr = c->t[(size_t)a * n + (size_t)b];
@@ -808,6 +962,10 @@ static double seq_eval(const ctx_t *c, int r, const int *seq, int cnt)
 			if (!veh_can(c, r, b))
 				return -1.0;
 			load += p->demand[b];
+			if (c->ncl > 0 && c->vcl[b] >= 0 &&
+			    ++c->ctmp[c->vcl[b]] + s->hold[(size_t)r * (size_t)c->ncl + (size_t)c->vcl[b]] >
+			    c->ccap[(size_t)r * (size_t)c->ncl + (size_t)c->vcl[b]])
+				return -1.0;
 			tm = dmax(tm, p->ready[b]);
 			if (tm > p->due[b] + EPS)
 				return -1.0;
@@ -855,10 +1013,10 @@ static int two_opt_star(search_t *S, sol_t *s, int r1, int r2, int *buf1,
 			buf2[0] = c->vs[r2];
 			if ((size_t)k1 > c->stride || (size_t)k2 > c->stride)
 				continue;
-			double d1 = seq_eval(c, r1, buf1, k1);
+			double d1 = seq_eval(c, s, r1, buf1, k1);
 			if (d1 < 0)
 				continue;
-			double d2 = seq_eval(c, r2, buf2, k2);
+			double d2 = seq_eval(c, s, r2, buf2, k2);
 			if (d2 < 0 || d1 + d2 >= old - 1e-7)
 				continue;
 			memcpy(s->node + b1, buf1, (size_t)k1 * sizeof(int));
@@ -1031,6 +1189,11 @@ int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt,
 	if (opt == NULL || !problem_valid(p) || !isfinite(opt->time_limit_s) ||
 	    (opt->time_limit_s <= 0.0 && opt->max_iterations <= 0))
 		return VRPTW_EINVAL;
+	if (opt->initial_vehicle) {
+		for (int u = p->ndepots; u < p->n; u++)
+			if (opt->initial_vehicle[u] < -1 || opt->initial_vehicle[u] >= p->nvehicles)
+				return VRPTW_EINVAL;
+	}
 	rc = ctx_init(&c, p);
 	if (rc != VRPTW_OK)
 		return rc;
@@ -1052,7 +1215,10 @@ int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt,
 	if (sol_init(&c, &S.cur) || sol_init(&c, &S.work) || sol_init(&c, &S.best))
 		goto out;
 
-	/* construction: everything absent, one recreate */
+	/* construction: the initial assignment if any, then one recreate of
+	 * whatever is still absent */
+	if (opt->initial_vehicle)
+		initial_build(&S, &S.cur, opt->initial_vehicle);
 	recreate(&S, &S.cur);
 	untouch_all(&S);
 	sol_retotal(&c, &S.cur);
@@ -1091,7 +1257,9 @@ int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt,
 			recreate(&S, &S.work);
 			it++;
 			int accept;
-			if (S.work.nabsent != S.cur.nabsent)
+			if (!holds_fit(&c, &S.work))
+				accept = 0;
+			else if (S.work.nabsent != S.cur.nabsent)
 				accept = S.work.nabsent < S.cur.nabsent;
 			else
 				accept = S.work.total < S.cur.total - T * log(1.0 - rng_unif(&S.rng));
@@ -1154,6 +1322,8 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 {
 	int rc = -1;
 	unsigned char *seen = NULL, *vused = NULL;
+	int *ccnt = NULL;
+	int ncl = has_classes(p) ? p->nclasses : 0;
 	const double tol = 1e-6;
 	double total = 0.0;
 
@@ -1165,7 +1335,8 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 	}
 	seen = calloc((size_t)p->n, 1);
 	vused = calloc((size_t)p->nvehicles + 1, 1);
-	if (!seen || !vused) {
+	ccnt = calloc((size_t)p->nvehicles * (size_t)ncl + 1, sizeof(int));
+	if (!seen || !vused || !ccnt) {
 		why_set(why, whylen, "out of memory");
 		goto out;
 	}
@@ -1217,6 +1388,8 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 			}
 			svc = p->service[u];
 			load += p->demand[u];
+			if (ncl > 0 && p->visit_class[u] >= 0)
+				ccnt[(size_t)v * (size_t)ncl + (size_t)p->visit_class[u]]++;
 			prev = u;
 		}
 		double tr = p->travel[(size_t)prev * (size_t)p->n + (size_t)end];
@@ -1239,6 +1412,17 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 			goto out;
 		}
 		seen[u] = 1;
+		if (ncl > 0 && p->class_holder && p->visit_class[u] >= 0 &&
+		    p->class_holder[u] >= 0 && p->class_holder[u] < p->nvehicles)
+			ccnt[(size_t)p->class_holder[u] * (size_t)ncl + (size_t)p->visit_class[u]]++;
+	}
+	for (size_t cell = 0; cell < (size_t)p->nvehicles * (size_t)ncl; cell++) {
+		if (ccnt[cell] > p->class_capacity[cell]) {
+			why_set(why, whylen, "vehicle %d: %d visits of class %d, capacity %d",
+			    (int)(cell / (size_t)ncl), ccnt[cell], (int)(cell % (size_t)ncl),
+			    p->class_capacity[cell]);
+			goto out;
+		}
 	}
 	for (int u = p->ndepots; u < p->n; u++) {
 		if (!seen[u]) {
@@ -1252,5 +1436,6 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 out:
 	free(seen);
 	free(vused);
+	free(ccnt);
 	return rc;
 }

@@ -56,6 +56,16 @@ typedef struct vrptw_problem {
 	/* Optional nvehicles*n row-major matrix: can_serve[v*n+i] != 0 if vehicle
 	 * v may serve visit i (skills, zones). NULL: every vehicle serves all. */
 	const unsigned char *can_serve;
+	/* Optional capacity per vehicle and visit class (e.g. visits per time
+	 * window): vehicle v serves at most class_capacity[v*nclasses+k] visits
+	 * whose visit_class is k. nclasses 0 (or NULL arrays) = no such limit. */
+	int nclasses;               /* >= 0 */
+	const int *visit_class;     /* n: class of each node, -1 = none */
+	const int *class_capacity;  /* nvehicles*nclasses, >= 0 */
+	/* Optional, n entries: a visit that ends up UNASSIGNED still uses one
+	 * unit of its class at this vehicle (-1 = none), as a booking the plan
+	 * cannot route keeps its agent's unit. Routed, it counts where routed. */
+	const int *class_holder;
 } vrptw_problem_t;
 
 typedef struct vrptw_options {
@@ -63,6 +73,13 @@ typedef struct vrptw_options {
 	double time_limit_s;  /* wall clock; <= 0: none (then max_iterations > 0) */
 	long max_iterations;  /* ruin-and-recreate steps; <= 0: none. When set,
 	                       * cooling follows iterations: fully deterministic. */
+	/* Optional start plan: n entries, the vehicle that serves each visit now
+	 * (-1 = none; depot entries ignored). Each vehicle's visits are inserted
+	 * into its route by ready time, each at its cheapest feasible place (a
+	 * visit with none is left to the greedy insertion like any other), and the
+	 * search starts from there; the result is never worse (served visits,
+	 * then travel) than that start. NULL = start from scratch. */
+	const int *initial_vehicle;
 } vrptw_options_t;
 
 typedef struct vrptw_route {

@@ -22,7 +22,11 @@ DAY=$(TZ=Asia/Kolkata date -d tomorrow +%F)
 # District BEN: 6 zones of 4 x 6 km in a 3 x 2 grid; 200 agents at random places in their
 # zone (every fourth does revenue and municipal work only); 09:00-18:00 shifts with 8
 # visits in each of the four windows (6,400 units for 5,000 visits).
+# 25 visits per agent in a 9-hour day fit only if a visit at the door is short: 10 minutes
+# (collecting documents against the checklist). The catalogue's own minutes (15-60) would
+# make most of the day infeasible for any assignment.
 "${PSQL[@]}" <<SQL
+UPDATE service SET visit_minutes = 10;
 SELECT setseed(0.31);
 INSERT INTO district (code, name_en, name_hi) VALUES ('BEN', 'Bench city', 'बेंच');
 INSERT INTO zone (district_id, code, name_en, name_hi, area)

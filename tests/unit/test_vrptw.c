@@ -467,6 +467,184 @@ static void test_random_property(void **state)
 	assert_true(total_routed > 1000);
 }
 
+/* ---- Per-vehicle class capacities (visits per time window) */
+
+/* Visits of each class per vehicle (nv*ncl, caller frees): routed ones where
+ * routed, unassigned ones at their class_holder. Fails if one is over. */
+static int *tc_class_counts(const vrptw_problem_t *p, const vrptw_solution_t *s)
+{
+	int ncl = p->nclasses;
+	int *cnt = calloc((size_t)p->nvehicles * (size_t)ncl + 1, sizeof(int));
+	assert_non_null(cnt);
+	for (int k = 0; k < s->nroutes; k++)
+		for (int i = 0; i < s->routes[k].len; i++) {
+			int u = s->routes[k].visits[i];
+			if (p->visit_class[u] >= 0)
+				cnt[s->routes[k].vehicle * ncl + p->visit_class[u]]++;
+		}
+	for (int j = 0; j < s->nunassigned; j++) {
+		int u = s->unassigned[j];
+		if (p->class_holder && p->class_holder[u] >= 0 && p->visit_class[u] >= 0)
+			cnt[p->class_holder[u] * ncl + p->visit_class[u]]++;
+	}
+	for (int c = 0; c < p->nvehicles * ncl; c++)
+		if (cnt[c] > p->class_capacity[c])
+			fail_msg("vehicle %d class %d: %d visits, capacity %d", c / ncl, c % ncl, cnt[c],
+			    p->class_capacity[c]);
+	return cnt;
+}
+
+/* Like tc_unassigned_are_stuck, with the class capacities: an unassigned
+ * visit must not fit any route that has room in its class. */
+static void tc_class_stuck(const vrptw_problem_t *p, const vrptw_solution_t *s, const int *cnt)
+{
+	int ncl = p->nclasses;
+	int *buf = calloc((size_t)p->n + 1, sizeof(int));
+	const int **route_of_v = calloc((size_t)p->nvehicles + 1, sizeof(int *));
+	int *len_of_v = calloc((size_t)p->nvehicles + 1, sizeof(int));
+	assert_true(buf && route_of_v && len_of_v);
+	for (int k = 0; k < s->nroutes; k++) {
+		route_of_v[s->routes[k].vehicle] = s->routes[k].visits;
+		len_of_v[s->routes[k].vehicle] = s->routes[k].len;
+	}
+	for (int j = 0; j < s->nunassigned; j++) {
+		int u = s->unassigned[j], k = p->visit_class[u];
+		int h = p->class_holder ? p->class_holder[u] : -1;
+		for (int v = 0; v < p->nvehicles; v++) {
+			if (k >= 0 && cnt[v * ncl + k] + (h == v ? 0 : 1) > p->class_capacity[v * ncl + k])
+				continue;
+			int len = len_of_v[v];
+			for (int pos = 0; pos <= len; pos++) {
+				int m = 0;
+				for (int i = 0; i < len; i++) {
+					if (i == pos)
+						buf[m++] = u;
+					buf[m++] = route_of_v[v][i];
+				}
+				if (pos == len)
+					buf[m++] = u;
+				if (tc_route(p, v, buf, m, NULL) >= 0)
+					fail_msg("unassigned visit %d fits vehicle %d at %d", u, v, pos);
+			}
+		}
+	}
+	free(buf);
+	free(route_of_v);
+	free(len_of_v);
+}
+
+/* Random instances with 1..4 visit classes, capacities 0..4 per vehicle and
+ * class, sometimes class holders and a random initial assignment: every plan
+ * keeps the class counts (checked here and by vrptw_check), no unassigned
+ * visit fits anywhere with room, and the same input gives the same plan. */
+static void test_class_capacity_property(void **state)
+{
+	(void)state;
+	tr_state = 777;
+	int binding = 0, routed = 0;
+	for (int k = 0; k < 200; k++) {
+		owned_t o;
+		vrptw_solution_t s, s2;
+		random_instance(&o, 30, 6);
+		int n = o.p.n, nv = o.p.nvehicles, ncl = tr_int(1, 4);
+		int *vclass = calloc((size_t)n, sizeof(int)), *ccap = calloc((size_t)nv * (size_t)ncl, sizeof(int));
+		int *holder = calloc((size_t)n, sizeof(int)), *init = calloc((size_t)n, sizeof(int));
+		assert_true(vclass && ccap && holder && init);
+		for (int i = 0; i < n; i++) {
+			vclass[i] = i < o.p.ndepots || tr_int(0, 9) == 0 ? -1 : tr_int(0, ncl - 1);
+			holder[i] = i < o.p.ndepots ? -1 : tr_int(-1, nv - 1);
+			init[i] = i < o.p.ndepots ? -1 : tr_int(-1, nv - 1);
+		}
+		for (int c = 0; c < nv * ncl; c++)
+			ccap[c] = tr_int(0, 4);
+		o.p.nclasses = ncl;
+		o.p.visit_class = vclass;
+		o.p.class_capacity = ccap;
+		/* holders must fit their capacity when nothing is routed, as a
+		 * ledger does: drop the ones that would not */
+		if (tr_int(0, 1)) {
+			int *h = calloc((size_t)nv * (size_t)ncl + 1, sizeof(int));
+			for (int i = 0; i < n; i++)
+				if (holder[i] >= 0 && vclass[i] >= 0 &&
+				    ++h[holder[i] * ncl + vclass[i]] > ccap[holder[i] * ncl + vclass[i]])
+					holder[i] = -1;
+			free(h);
+			o.p.class_holder = holder;
+		}
+		vrptw_options_t opt = iters((unsigned long long)k, 300);
+		if (tr_int(0, 1))
+			opt.initial_vehicle = init;
+		assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_OK);
+		tc_check(&o.p, &s);
+		int *cnt = tc_class_counts(&o.p, &s);
+		tc_class_stuck(&o.p, &s, cnt);
+		for (int c = 0; c < nv * ncl; c++)
+			binding += cnt[c] == ccap[c] && ccap[c] > 0;
+		for (int r = 0; r < s.nroutes; r++)
+			routed += s.routes[r].len;
+		assert_int_equal(vrptw_solve(&o.p, &opt, &s2), VRPTW_OK);
+		assert_true(same_plan(&s, &s2));
+		free(cnt);
+		vrptw_solution_free(&s);
+		vrptw_solution_free(&s2);
+		free(vclass);
+		free(ccap);
+		free(holder);
+		free(init);
+		owned_free(&o);
+	}
+	/* the class limits must actually bind */
+	assert_true(binding > 100);
+	assert_true(routed > 500);
+}
+
+static void line_instance(owned_t *o, int nc, int nv);
+
+/* The checker refuses a plan over a class capacity, counting unassigned
+ * visits at their holder; the solver refuses bad class data. */
+static void test_class_check(void **state)
+{
+	(void)state;
+	owned_t o;
+	line_instance(&o, 4, 2);
+	int vclass[5] = { -1, 0, 0, 1, 1 }, ccap[4] = { 1, 2, 2, 2 }, holder[5] = { -1, 0, -1, -1, -1 };
+	o.p.nclasses = 2;
+	o.p.visit_class = vclass;
+	o.p.class_capacity = ccap;
+	vrptw_solution_t s;
+	vrptw_options_t opt = iters(1, 200);
+	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_OK);
+	tc_check(&o.p, &s);
+	/* two class-0 visits on vehicle 0 is one too many */
+	int visits[4] = { 1, 2, 3, 4 };
+	double start[4] = { 0 };
+	vrptw_route_t rt = { .vehicle = 0, .len = 4, .visits = visits, .start = start };
+	vrptw_solution_t bad = { .nroutes = 1, .routes = &rt };
+	char why[200];
+	assert_int_equal(vrptw_check(&o.p, &bad, NULL, why, sizeof why), -1);
+	assert_non_null(strstr(why, "class 0"));
+	/* visit 1 unassigned but held by vehicle 0, visit 2 routed there: over */
+	int visits2[3] = { 2, 3, 4 }, un[1] = { 1 };
+	vrptw_route_t rt2 = { .vehicle = 0, .len = 3, .visits = visits2, .start = start };
+	vrptw_solution_t bad2 = { .nroutes = 1, .routes = &rt2, .nunassigned = 1, .unassigned = un };
+	o.p.class_holder = holder;
+	assert_int_equal(vrptw_check(&o.p, &bad2, NULL, why, sizeof why), -1);
+	o.p.class_holder = NULL;
+	assert_int_equal(vrptw_check(&o.p, &bad2, NULL, why, sizeof why), 0);
+	vrptw_solution_free(&s);
+	/* bad class data */
+	vclass[1] = 2;
+	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_EINVAL);
+	vclass[1] = 0;
+	ccap[0] = -1;
+	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_EINVAL);
+	ccap[0] = 1;
+	int init[5] = { 0, 0, 0, 2, 0 };
+	opt.initial_vehicle = init;
+	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_EINVAL);
+	owned_free(&o);
+}
+
 /* Exhaustive search over tiny instances: fewest unassigned, then least
  * travel. The planner must reach the same value. */
 typedef struct bf {
@@ -785,6 +963,8 @@ int main(void)
 		cmocka_unit_test(test_check_rejects),
 		cmocka_unit_test(test_bruteforce_tiny),
 		cmocka_unit_test(test_random_property),
+		cmocka_unit_test(test_class_capacity_property),
+		cmocka_unit_test(test_class_check),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_solomon_prefix25),
 		cmocka_unit_test(test_c101_time_limit),
