@@ -191,6 +191,8 @@ async function render() {
   renderProgress();
 }
 
+const codeDrafts = new Map(); // visit reference -> visit code being typed
+
 function visitCard(v, queue) {
   const pendingStatus = queue.filter((o) => o.kind === 'status' && o.ref === v.reference).map((o) => o.body.status);
   const st = pendingStatus.at(-1) || v.status;
@@ -198,7 +200,9 @@ function visitCard(v, queue) {
   const btn = (label, fn, cls) => h('button', { type: 'button', class: cls, onclick: fn, 'data-action': label }, t(label));
   if (st === 'assigned') buttons.push(btn('enRoute', () => setStatus(v, 'en_route')));
   if (st === 'en_route') {
-    const input = h('input', { id: `code-${v.reference}`, inputmode: 'numeric', pattern: '[0-9]{6}', maxlength: '6', autocomplete: 'one-time-code' });
+    // The list is redrawn whenever the queue moves: keep what the agent has typed so far.
+    const input = h('input', { id: `code-${v.reference}`, inputmode: 'numeric', pattern: '[0-9]{6}', maxlength: '6', autocomplete: 'one-time-code',
+      value: codeDrafts.get(v.reference), oninput: (e) => codeDrafts.set(v.reference, e.target.value) });
     buttons.push(h('form', { class: 'codeform', onsubmit: (e) => {
       e.preventDefault();
       if (!/^\d{6}$/.test(input.value)) { say(t('codeNeeded'), 'error'); return; }
