@@ -55,7 +55,7 @@ echo
 echo "== bookings: POST /api/v1/bookings, $CONNS connections, ${DURATION} s"
 wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 10s -s tests/bench/booking.lua "$URL" | sed -n '/^requests/,$p'
 echo "   overbooked windows: $("${PSQL[@]}" -c "SELECT count(*) FROM agent_window WHERE booked > capacity")"
-echo "   ledger vs bookings: $("${PSQL[@]}" -c "SELECT (SELECT sum(booked) FROM agent_window) || ' units taken, ' || (SELECT count(*) FROM booking WHERE status = 'booked') || ' bookings'")"
+echo "   ledger vs bookings: $("${PSQL[@]}" -c "SELECT (SELECT sum(booked) FROM agent_window) || ' units taken, ' || (SELECT count(*) FROM booking WHERE status NOT IN ('cancelled', 'rescheduled')) || ' bookings holding a unit'")"
 
 echo
 echo "== GET /api/v1/slots (7 days, a random place in the city each time), $CONNS connections, 10 s"
