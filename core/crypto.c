@@ -95,40 +95,10 @@ void crypto_base64url(const unsigned char *p, size_t n, char *out)
 	out[o] = '\0';
 }
 
-static int crypto_base64url_decode(const char *s, unsigned char *out, size_t outcap, size_t *outlen)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	for (; *s; s++) {
-		int v;
-		char c = *s;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '-')
-			v = 62;
-		else if (c == '_')
-			v = 63;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= outcap)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	*outlen = o;
-	return 0;
-}
-
-int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t outcap, size_t *outlen)
+/* Decodes base64 (c62/c63 = '+' '/') or base64url ('-' '_'). Padding '=' (at most two) may
+ * end standard base64; a lone sextet or stray bits are refused. */
+static int crypto_b64_decode(const char *s, size_t n, char c62, char c63, unsigned char *out, size_t outcap,
+			     size_t *outlen)
 {
 	uint32_t acc = 0;
 	int bits = 0;
@@ -142,9 +112,9 @@ int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t out
 			v = c - 'a' + 26;
 		else if (c >= '0' && c <= '9')
 			v = c - '0' + 52;
-		else if (c == '+')
+		else if (c == c62)
 			v = 62;
-		else if (c == '/')
+		else if (c == c63)
 			v = 63;
 		else
 			return -1;
@@ -158,12 +128,22 @@ int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t out
 		}
 	}
 	for (size_t pad = 0; i < n; i++, pad++) /* only '=' may follow, at most two */
-		if (s[i] != '=' || pad >= 2)
+		if (c62 == '-' || s[i] != '=' || pad >= 2)
 			return -1;
 	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) /* a lone sextet or stray bits */
 		return -1;
 	*outlen = o;
 	return 0;
+}
+
+static int crypto_base64url_decode(const char *s, unsigned char *out, size_t outcap, size_t *outlen)
+{
+	return crypto_b64_decode(s, strlen(s), '-', '_', out, outcap, outlen);
+}
+
+int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t outcap, size_t *outlen)
+{
+	return crypto_b64_decode(s, n, '+', '/', out, outcap, outlen);
 }
 
 static int crypto_gcm(int enc, const unsigned char *key, const unsigned char *nonce, const void *aad, size_t aadlen,
