@@ -276,9 +276,11 @@ BEGIN
   RETURN n;
 END $$;
 
--- Replaces 001's version: the documents now fit in 30 characters as whole names, and the
--- agent, day and status variables are there for every template.
-CREATE OR REPLACE FUNCTION booking_notify(booking_id bigint, template text, at timestamptz, url text, dedupe text)
+-- Queues one message about a booking to its beneficiary and, when another person, its
+-- booker, each in their own language and time zone, in the caller's transaction; returns the
+-- rows queued (a repeat of a dedupe key queues nothing). The documents fit in 30 characters
+-- as whole names; the agent, day and status variables are there for every template.
+CREATE FUNCTION booking_notify(booking_id bigint, template text, at timestamptz, url text, dedupe text)
 RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
   RETURN booking_notify_ex(booking_id, template, at, url, dedupe, '{}'::jsonb);

@@ -72,9 +72,9 @@ CREATE TABLE document (
 );
 CREATE INDEX document_booking ON document (booking_id, document_code);
 
--- The booking's JSON as before, with each checklist entry marked `uploaded`, and its
--- documents (`uploads`) with their SHA-256.
-CREATE OR REPLACE FUNCTION booking_json(b booking, lang text) RETURNS jsonb
+-- A booking as its owner and staff see it (no hashes, no internal ids), with each checklist
+-- entry marked `uploaded`, and its documents (`uploads`) with their SHA-256.
+CREATE FUNCTION booking_json(b booking, lang text) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN (SELECT jsonb_build_object(
@@ -145,7 +145,8 @@ BEGIN
   WHERE d.id = b.district_id AND bn.id = b.beneficiary_id AND s.code = b.service_code);
 END $$;
 
-CREATE OR REPLACE FUNCTION status_label(status text, lang text) RETURNS text
+-- What a booking's status means to a resident, in their language.
+CREATE FUNCTION status_label(status text, lang text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN lang = 'hi' THEN
     CASE status
