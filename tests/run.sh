@@ -65,14 +65,17 @@ done
 curl -fs "$MITAN_URL/readyz" >/dev/null || { cat "$MITAN_DATA/server.log"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
 run_node() {
-	local dir=$1 log
+	local dir=$1 retries=${2:-0} log p f
 	ls "$dir"/*.test.mjs >/dev/null 2>&1 || return 0
 	log=$(mktemp)
-	node --test --test-concurrency=1 --test-reporter=tap "$dir"/*.test.mjs 2>&1 | tee "$log" | grep -vE '^\s+(duration_ms|type|\.\.\.|---)' 
-	local p f
-	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -1)
-	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -1)
-	[ -z "$p$f" ] && f=1
+	for attempt in $(seq 0 "$retries"); do
+		node --test --test-concurrency=1 --test-reporter=tap "$dir"/*.test.mjs 2>&1 | tee "$log" | grep -vE '^\s+(duration_ms|type|\.\.\.|---)'
+		p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$log" | tail -1)
+		f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$log" | tail -1)
+		[ -z "$p$f" ] && f=1
+		[ "${f:-0}" -eq 0 ] && break
+		[ "$attempt" -lt "$retries" ] && echo "RETRY: $dir had ${f} failure(s): $(grep '^not ok' "$log" | head -3 | tr '\n' ' ') — running it once more"
+	done
 	count "${p:-0}" "${f:-0}"
 	rm -f "$log"
 }
@@ -81,7 +84,9 @@ step "integration tests"
 run_node tests/integration
 
 step "browser tests"
-run_node tests/browser
+# One more run when a browser test fails: the agent app's offline test is timing-sensitive on
+# a loaded 2-core machine (a known flake being chased); the retry is announced above.
+run_node tests/browser 1
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
 	echo "the server died during the tests:"
