@@ -184,6 +184,17 @@ void http_reply_json_text(struct http_req *r, int status, const char *text)
 	http_reply(r, status, "application/json; charset=utf-8", text, strlen(text));
 }
 
+void http_reply_query(struct http_req *r, const char *sql, int nparams, const char *const *params)
+{
+	enum db_status st;
+	PGresult *res = db_exec(sql, nparams, params, &st);
+	if (st != DB_OK)
+		http_error_db(r, st);
+	else
+		http_reply_json_text(r, 200, db_get(res, 0, 0));
+	PQclear(res);
+}
+
 /* ---- JSON shape checks ---- */
 
 void jv_fail(struct jv *v, const char *where, const char *key, const char *message)

@@ -85,6 +85,8 @@ const char *http_header(struct http_req *r, const char *name);
 const char *http_lang(struct http_req *r);
 /* Replies 200 with a JSON document the database already rendered. */
 void http_reply_json_text(struct http_req *r, int status, const char *text);
+/* Runs a query whose one cell is the JSON reply, and replies 200 with it (or the error). */
+void http_reply_query(struct http_req *r, const char *sql, int nparams, const char *const *params);
 
 /* Strict JSON shape checks. The first problem is kept in the checker; later calls are
  * no-ops once it failed, so a handler can check a whole body and test once. */

@@ -239,7 +239,6 @@ void account_dev_sms(struct http_req *r)
 		"  ORDER BY id DESC), '[]')::text "
 		"FROM (SELECT * FROM sms_outbox WHERE to_phone = $1 ORDER BY id DESC LIMIT 50) m";
 	char phone[24];
-	enum db_status st;
 	if (strcmp(cfg.sms_driver, "log") != 0) {
 		http_error(r, 404, "not_found", "no such resource");
 		return;
@@ -249,12 +248,7 @@ void account_dev_sms(struct http_req *r)
 		return;
 	}
 	const char *p[] = { phone };
-	PGresult *res = db_exec(sql, 1, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 1, p);
 }
 
 void account_dev_clock(struct http_req *r)

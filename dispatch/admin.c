@@ -116,7 +116,6 @@ void admin_agents_list(struct http_req *r)
 		"FROM agent a JOIN zone z ON z.id = a.zone_id "
 		"WHERE ($1::int = 0 OR a.district_id = $1::int) AND ($2::text IS NULL OR z.code = $2)";
 	char actor[24], district[24], zone[20];
-	enum db_status st;
 	int has_zone = http_query(r, "zone", zone, sizeof zone);
 	if (has_zone < 0) {
 		http_error_field(r, "zone", "is not a zone code");
@@ -124,12 +123,7 @@ void admin_agents_list(struct http_req *r)
 	}
 	admin_ids(r, actor, district);
 	const char *p[] = { district, has_zone ? zone : NULL };
-	PGresult *res = db_exec(sql, 2, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 2, p);
 }
 
 /* The zone of the caller's district with this code: id and district_id, or none. */
@@ -484,15 +478,9 @@ void admin_zones_list(struct http_req *r)
 		"                                   'district', d.code)) ORDER BY z.code), '[]'))::text "
 		"FROM zone z JOIN district d ON d.id = z.district_id WHERE ($1::int = 0 OR z.district_id = $1::int)";
 	char actor[24], district[24];
-	enum db_status st;
 	admin_ids(r, actor, district);
 	const char *p[] = { district };
-	PGresult *res = db_exec(sql, 1, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 1, p);
 }
 
 void admin_zone_put(struct http_req *r)
@@ -849,7 +837,6 @@ void admin_unplaced(struct http_req *r)
 		"  AND ($1::int = 0 OR b.district_id = $1::int) "
 		"  AND ($2::date IS NULL OR (b.window_start AT TIME ZONE d.time_zone)::date = $2::date)";
 	char actor[24], district[24], day[16];
-	enum db_status st;
 	int has_day = http_query(r, "date", day, sizeof day);
 	if (has_day && (has_day < 0 || !admin_date_ok(day))) {
 		http_error_field(r, "date", "must be YYYY-MM-DD");
@@ -857,12 +844,7 @@ void admin_unplaced(struct http_req *r)
 	}
 	admin_ids(r, actor, district);
 	const char *p[] = { district, has_day ? day : NULL };
-	PGresult *res = db_exec(sql, 2, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 2, p);
 }
 
 /* ---- plans ---- */

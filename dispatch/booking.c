@@ -530,7 +530,6 @@ void booking_list(struct http_req *r)
 		"                       OR b.booker_id = (SELECT id FROM person WHERE phone = $4)))) "
 		"   ORDER BY b.window_start DESC, b.id DESC LIMIT 100) b";
 	char id[24], district[24], phone[24];
-	enum db_status st;
 	int has_phone = http_query(r, "phone", phone, sizeof phone);
 	if (has_phone && (has_phone < 0 || !account_phone_valid(phone))) {
 		http_error_field(r, "phone", "must be in international format, e.g. +919876543210");
@@ -540,12 +539,7 @@ void booking_list(struct http_req *r)
 	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	const char *p[] = { auth_role_name(r->auth.role), id, district,
 			    has_phone && r->auth.role != ROLE_RESIDENT ? phone : NULL, http_lang(r) };
-	PGresult *res = db_exec(sql, 5, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 5, p);
 }
 
 /* ---- cancel and reschedule ---- */

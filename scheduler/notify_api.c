@@ -99,7 +99,6 @@ void sms_dead_letters(struct http_req *r)
 		"      ORDER BY updated_at DESC, id DESC LIMIT $2::int) m LEFT JOIN booking b ON b.id = m.booking_id";
 	char district[24], limit_text[16];
 	long limit = 100;
-	enum db_status st;
 	int has = http_query(r, "limit", limit_text, sizeof limit_text);
 	if (has && (has < 0 || parse_long(limit_text, 1, 1000, &limit) != 0)) {
 		http_error_field(r, "limit", "must be a whole number from 1 to 1000");
@@ -108,19 +107,13 @@ void sms_dead_letters(struct http_req *r)
 	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	snprintf(limit_text, sizeof limit_text, "%ld", limit);
 	const char *p[] = { district, limit_text };
-	PGresult *res = db_exec(sql, 2, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 2, p);
 }
 
 void sla_list(struct http_req *r)
 {
 	static const char sql[] = "SELECT sla_json($1::int, $2, $3)::text";
 	char district[24], now[40], state[16];
-	enum db_status st;
 	int has = http_query(r, "state", state, sizeof state);
 	if (has && (has < 0 || (strcmp(state, "on_time") != 0 && strcmp(state, "reminded") != 0 &&
 				strcmp(state, "escalated") != 0))) {
@@ -130,12 +123,7 @@ void sla_list(struct http_req *r)
 	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	clock_now_text(now, sizeof now);
 	const char *p[] = { district, now, has ? state : NULL };
-	PGresult *res = db_exec(sql, 3, p, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, sql, 3, p);
 }
 
 void sla_remind(struct http_req *r)
