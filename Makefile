@@ -3,11 +3,11 @@
 
 CC ?= cc
 SANITIZER ?=
-PKGS := libpq jansson libcurl openssl libqrencode
+PKGS := libpq jansson libcurl openssl libqrencode pangocairo
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O2 $(WARN) -fstack-protector-strong -MMD -MP \
-	-Icore -Idispatch -Iagent-api -Ischeduler -Icmd $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	-Icore -Idispatch -Iagent-api -Ischeduler -Icmd $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 LDLIBS := -lcivetweb $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmagic -lpthread -lm
 ifneq ($(SANITIZER),)
 CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
