@@ -12,6 +12,7 @@
 #include "log.h"
 #include "plan.h"
 #include "util.h"
+#include "visit.h"
 
 #define ADMIN_CODE_TRIES 3
 
@@ -597,7 +598,13 @@ static enum db_status admin_move_visit(struct http_req *r, const char *booking_i
 		"SELECT $2, $7, $5, $6, 'booking.' || $3, 'booking', $9, jsonb_build_object('event', e.id, 'note', $8::text) FROM e";
 	static const char q_notify[] =
 		"SELECT booking_notify($1, 'reassigned', $2, (SELECT name FROM agent WHERE id = $3), 'to:' || $3 || ':' || $4)";
-	char now[40], actor[24], note[160], stamp[24], new_id[16] = "";
+	/* A frozen visit was announced with its agent and code: the new agent gets a new code,
+	 * and the resident is told both (the old code must not open the door any more). */
+	static const char q_recode[] = "UPDATE booking SET visit_code_hash = decode($2, 'hex') WHERE id = $1";
+	static const char q_notify_frozen[] =
+		"SELECT booking_notify_ex($1, 'booking_reassigned', $2, NULL, 'to:' || $3 || ':' || $4, "
+		"                         jsonb_build_object('code', $5::text))";
+	char now[40], actor[24], note[160], stamp[24], new_id[16] = "", code[VISIT_CODE_DIGITS + 1], hash[65];
 	enum db_status st;
 	PGresult *b = NULL, *res = NULL;
 
@@ -647,9 +654,22 @@ static enum db_status admin_move_visit(struct http_req *r, const char *booking_i
 		snprintf(note, sizeof note, "agent changed to %s", new_code);
 		const char *ep[] = { booking_id, db_get(b, 0, 9), "reassigned", status, auth_role_name(r->auth.role), actor,
 				     now, note, db_get(b, 0, 10) };
-		const char *np[] = { booking_id, now, new_id, stamp };
-		if ((st = db_run(q_record, 9, ep)) != DB_OK || (st = db_run(q_notify, 4, np)) != DB_OK)
+		if ((st = db_run(q_record, 9, ep)) != DB_OK)
 			goto out;
+		if (frozen) {
+			if (visit_code_new(db_get(b, 0, 10), code, hash) != 0) {
+				st = DB_FAILED;
+				goto out;
+			}
+			const char *cp[] = { booking_id, hash };
+			const char *np[] = { booking_id, now, new_id, stamp, code };
+			if ((st = db_run(q_recode, 2, cp)) != DB_OK || (st = db_run(q_notify_frozen, 5, np)) != DB_OK)
+				goto out;
+		} else {
+			const char *np[] = { booking_id, now, new_id, stamp };
+			if ((st = db_run(q_notify, 4, np)) != DB_OK)
+				goto out;
+		}
 		*outcome = ADMIN_MOVED;
 	} else if (explicit_move) {
 		*outcome = ADMIN_NO_AGENT; /* the officer's move found no unit: nothing changes */
