@@ -1,15 +1,19 @@
 // Mitan resident app: book a doorstep visit, in Hindi or English. No framework, no build.
 // Steps are sections of index.html shown by the URL hash, so the back button works.
-import { STRINGS } from './i18n.js';
+// Only the chosen language's strings are loaded (i18n.hi.js or i18n.en.js), and the
+// grievance screens (grievance.js) only when one is opened: every page stays small.
 
 const IST = 'Asia/Kolkata';
 const API = '/api/v1';
 const FLOW = ['service', 'docs', 'place', 'window', 'details', 'login', 'review'];
-// The demo city's areas (Raipur municipal zones): a point inside each.
+// The demo city's areas (Raipur municipal zones): a point inside each, and the zone's box
+// [west, south, east, north] drawn on the pin map.
 const AREAS = [
-  ['gudhiyari', 21.28, 81.59], ['pandri', 21.27, 81.63], ['shankar_nagar', 21.27, 81.67],
-  ['tatibandh', 21.22, 81.59], ['civil_lines', 21.22, 81.63], ['telibandha', 21.22, 81.67],
+  ['gudhiyari', 21.28, 81.59, [81.57, 21.25, 81.61, 21.31]], ['pandri', 21.27, 81.63, [81.61, 21.25, 81.65, 21.31]],
+  ['shankar_nagar', 21.27, 81.67, [81.65, 21.25, 81.69, 21.31]], ['tatibandh', 21.22, 81.59, [81.57, 21.19, 81.61, 21.25]],
+  ['civil_lines', 21.22, 81.63, [81.61, 21.19, 81.65, 21.25]], ['telibandha', 21.22, 81.67, [81.65, 21.19, 81.69, 21.25]],
 ];
+const MAP = [81.57, 21.19, 81.69, 21.31]; // the service area the pin map shows
 const COMMON_ZONES = ['America/New_York', 'America/Chicago', 'America/Los_Angeles', 'America/Toronto',
   'Europe/London', 'Europe/Berlin', 'Asia/Dubai', 'Asia/Riyadh', 'Asia/Qatar', 'Asia/Singapore',
   'Australia/Sydney', 'Pacific/Auckland', 'Asia/Kolkata'];
@@ -24,18 +28,18 @@ const store = {
 const local = globalThis.localStorage, session = globalThis.sessionStorage;
 
 const browserTz = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || IST; } catch { return IST; } })();
+const isIst = (tz) => tz === IST || tz === 'Asia/Calcutta';
 
 // ---- state ----
 let lang = store.get(local, 'mitan.lang') === 'en' ? 'en' : 'hi';
 const draft = Object.assign({
   service: null, address: '', lat: null, lon: null, area: null, via: null,
-  abroad: false, tz: browserTz, start: null, end: null,
+  abroad: !isIst(browserTz), tz: browserTz, start: null, end: null,
   ben: { name: '', phone: '', language: null }, bookerName: '', idem: null, after: null,
 }, store.get(session, 'mitan.draft') || {});
 let last = store.get(session, 'mitan.last'); // the last booking made, for the confirmation page
 let otp = null; // { request_id, phone }
 const services = {}; // lang -> array
-let receiptUrl = null;
 
 const saveDraft = () => store.set(session, 'mitan.draft', draft);
 
@@ -47,8 +51,19 @@ function sessionInfo() {
 }
 
 // ---- text ----
+const STR = {}; // lang -> strings, loaded on demand
+const PARTS = new Set(['i18n']); // string files: i18n.hi.js, and grievance.hi.js once those screens are used
+const loaded = new Set();
+async function loadLang(l) {
+  STR[l] ??= {};
+  await Promise.all([...PARTS].filter((p) => !loaded.has(`${p}.${l}`)).map(async (p) => {
+    Object.assign(STR[l], (await import(`./${p}.${l}.js`)).default);
+    loaded.add(`${p}.${l}`);
+  }));
+  return STR[l];
+}
 function t(key, vars) {
-  let s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  let s = STR[lang]?.[key] ?? key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   return s;
 }
@@ -78,22 +93,30 @@ function h(tag, attrs, ...kids) {
 // ---- messages (one live region) ----
 function say(text, kind = 'info') {
   const m = $('#msg');
+  m.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite'); // before the text changes
   m.className = `msg ${kind}`;
   m.textContent = text || '';
-  m.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite');
   if (kind === 'error' && text) m.scrollIntoView({ block: 'nearest' });
 }
 let pendingMsg = null; // shown after the next step change
 const sayNext = (text, kind) => { pendingMsg = [text, kind]; };
 
-function errorText(err) {
+// An API error in the chosen language: by its code when the app knows it, else by its status
+// (the server's English message is shown only in English).
+function errorText(err, status) {
   if (!err) return t('err_generic');
   const key = `err_${err.code}`;
-  if (STRINGS[lang][key]) {
+  if (STR[lang][key]) {
     const wait = err.retryAfter ? t('minutes', { n: Math.max(1, Math.ceil(err.retryAfter / 60)) }) : t('minutes', { n: 10 });
     return t(key, { wait });
   }
-  return err.message || t('err_generic');
+  if (lang === 'en' && err.message && !/^HTTP \d+$/.test(err.message)) return err.message;
+  const st = status || err.status || 0;
+  if (st === 400 || st === 422) return t('err_bad_input', { field: err.field ? t(`field_${err.field}`) : '' }).replace(/ ?\(\)/, '');
+  if (st === 403) return t('err_forbidden');
+  if (st === 409) return t('err_wrong_state');
+  if (st >= 500) return t('err_unavailable');
+  return t('err_generic');
 }
 
 // ---- formatting ----
@@ -107,7 +130,6 @@ const dayText = (d, tz) => fmt(tz, { weekday: 'long', day: 'numeric', month: 'lo
 const shortDay = (d, tz) => fmt(tz, { weekday: 'short', day: 'numeric', month: 'short' }).format(d);
 const clock = (d, tz) => fmt(tz, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
 const dayKey = (d, tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
-const isIst = (tz) => tz === IST || tz === 'Asia/Calcutta';
 
 function zoneName(tz, d = new Date()) {
   let off = '';
@@ -173,6 +195,7 @@ async function call(method, path, { body, auth, headers = {}, timeout = 30000, a
     let error = { code: 'http_' + res.status, message: `HTTP ${res.status}` };
     try { error = (await res.json()).error || error; } catch { /* not JSON */ }
     error.retryAfter = Number(res.headers.get('Retry-After')) || 0;
+    error.status = res.status;
     if (res.status === 401 && auth) store.set(local, 'mitan.session', null);
     return { ok: false, status: res.status, error };
   } catch {
@@ -182,14 +205,37 @@ async function call(method, path, { body, auth, headers = {}, timeout = 30000, a
   }
 }
 
+// The catalogue as a list: names, fees and departments only (`brief=1`; a server without it
+// sends everything, documents too). Kept an hour in localStorage, so a return visit on a slow
+// network draws at once. The documents of one service come with it (loadService).
+const BRIEF = ['code', 'department', 'name', 'name_en', 'name_hi', 'fee_paise', 'sla_days'];
+const SVC_TTL = 3600e3;
 async function loadServices() {
   if (services[lang]) return services[lang];
-  const r = await call('GET', `/services?lang=${lang}`);
-  if (!r.ok) throw r.error;
-  services[lang] = r.data;
-  return r.data;
+  const key = `mitan.services.${lang}`;
+  const cached = store.get(local, key);
+  if (cached?.list && Date.now() - cached.at < SVC_TTL) return (services[lang] = cached.list);
+  const r = await call('GET', `/services?lang=${lang}&brief=1`);
+  if (!r.ok) {
+    if (cached?.list) return (services[lang] = cached.list); // stale, but usable offline
+    throw r.error;
+  }
+  for (const s of r.data) if (s.documents) full.set(`${lang}|${s.code}`, s);
+  services[lang] = r.data.map((s) => Object.fromEntries(BRIEF.map((k) => [k, s[k]])));
+  store.set(local, key, { at: Date.now(), list: services[lang] });
+  return services[lang];
 }
 const findService = (code) => (services[lang] || []).find((s) => s.code === code);
+const full = new Map(); // `${lang}|${code}` -> the service with its documents
+async function loadService(code) {
+  const k = `${lang}|${code}`;
+  if (full.has(k)) return full.get(k);
+  const r = await call('GET', `/services/${encodeURIComponent(code)}?lang=${lang}`);
+  if (r.status === 404) return null;
+  if (!r.ok) throw r.error;
+  full.set(k, r.data);
+  return r.data;
+}
 
 // ---- navigation ----
 const stepOf = () => (location.hash.slice(1).split('/')[0] || 'service');
@@ -206,7 +252,7 @@ function missingBefore(step) {
     place: () => draft.service,
     window: () => draft.address.trim().length >= 5 && draft.lat != null && draft.lon != null,
     details: () => draft.start,
-    login: () => draft.after === 'mine' || (draft.ben.name.trim() && normalizePhone(draft.ben.phone)),
+    login: () => draft.after || (draft.ben.name.trim() && normalizePhone(draft.ben.phone)),
     review: () => sessionInfo(),
   };
   const upto = FLOW.indexOf(step);
@@ -217,23 +263,34 @@ function missingBefore(step) {
   return null;
 }
 
+// The pages of a signed-in resident: without a session they go to the OTP login, then back.
+const ACCOUNT = ['mine', 'grievances', 'gnew', 'grievance'];
+function needLogin(err) {
+  if (err) sayNext(errorText(err), 'error');
+  draft.after = location.hash.slice(1) || 'mine';
+  saveDraft();
+  go('login', { replace: true });
+}
+let stepArg = ''; // what follows the step in the hash: #grievance/GV-… gives GV-…
+
 let renderSeq = 0;
 async function render() {
   const seq = ++renderSeq;
   let step = stepOf();
   if (!document.querySelector(`section[data-step="${step}"]`)) step = 'service';
-  if (step === 'mine' && !sessionInfo()) { draft.after = 'mine'; saveDraft(); go('login', { replace: true }); return; }
+  if (ACCOUNT.includes(step) && !sessionInfo()) { needLogin(); return; }
   if (step === 'done' && !last) { go('service', { replace: true }); return; }
   if (FLOW.includes(step)) {
-    const miss = step === 'login' && draft.after === 'mine' ? null : missingBefore(step);
+    const miss = step === 'login' && draft.after ? null : missingBefore(step);
     if (miss) { go(miss, { replace: true }); return; }
-    if (step === 'login' && sessionInfo()) { go(draft.after === 'mine' ? 'mine' : 'review', { replace: true }); return; }
+    if (step === 'login' && sessionInfo()) { go(draft.after || 'review', { replace: true }); return; }
   }
   for (const sec of document.querySelectorAll('section[data-step]')) sec.hidden = sec.dataset.step !== step;
   const i = FLOW.indexOf(step);
-  $('#progress').textContent = i >= 0 && draft.after !== 'mine' ? t('stepOf', { n: i + 1, total: FLOW.length }) : '';
+  $('#progress').textContent = i >= 0 && !draft.after ? t('stepOf', { n: i + 1, total: FLOW.length }) : '';
   if (pendingMsg) { say(...pendingMsg); pendingMsg = null; } else say('');
   $('#nav-mine').toggleAttribute('aria-current', step === 'mine');
+  stepArg = decodeURIComponent(location.hash.slice(1).split('/').slice(1).join('/'));
   const heading = document.querySelector(`section[data-step="${step}"] h1`);
   try {
     await VIEWS[step]?.();
@@ -256,8 +313,8 @@ function renderServiceList() {
   const groups = new Map();
   let n = 0;
   for (const s of list) {
-    const dept = STRINGS[lang][`dept_${s.department}`] ? s.department : 'other';
-    const hay = `${s.name_hi} ${s.name_en} ${s.code} ${t(`dept_${dept}`)} ${STRINGS.en[`dept_${dept}`]}`.toLowerCase();
+    const dept = STR[lang][`dept_${s.department}`] ? s.department : 'other';
+    const hay = `${s.name_hi} ${s.name_en} ${s.code} ${t(`dept_${dept}`)} ${s.department}`.toLowerCase();
     if (q && !q.split(/\s+/).every((w) => hay.includes(w))) continue;
     if (!groups.has(dept)) groups.set(dept, []);
     groups.get(dept).push(s);
@@ -288,7 +345,8 @@ function docItems(docs) {
 // ---- c. place ----
 function locationText() {
   if (draft.lat == null) return t('noLocation');
-  const where = draft.via === 'area' ? t(`area_${draft.area}`) : draft.via === 'geo' ? t('myLocation') : t('typed');
+  const where = draft.via === 'area' ? t(`area_${draft.area}`) : draft.via === 'geo' ? t('myLocation')
+    : draft.via === 'pin' ? t('pinned', { area: draft.area ? t(`area_${draft.area}`) : '' }).replace(/ ?\(\)/, '') : t('typed');
   return t('chosen', { where: `${where} (${(+draft.lat).toFixed(4)}, ${(+draft.lon).toFixed(4)})` });
 }
 function setLocation(lat, lon, via, area = null) {
@@ -297,6 +355,58 @@ function setLocation(lat, lon, via, area = null) {
   $('#lat').value = lat ?? ''; $('#lon').value = lon ?? '';
   for (const r of document.querySelectorAll('input[name="area"]')) r.checked = r.value === area;
   $('#loc-chosen').textContent = locationText();
+  placePin();
+}
+
+// The pin map: the service area and its zones drawn to scale (no map tiles: nothing to
+// download). A tap puts the pin there; with the keyboard, the arrow keys move it ~200 m
+// (with Shift ~50 m). The chosen place is read out from #loc-chosen.
+const KX = Math.cos(((MAP[1] + MAP[3]) / 2) * Math.PI / 180); // a degree of longitude is shorter here
+const MW = (MAP[2] - MAP[0]) * KX * 1000, MH = (MAP[3] - MAP[1]) * 1000; // viewBox units
+const toXY = (lat, lon) => [(lon - MAP[0]) * KX * 1000, (MAP[3] - lat) * 1000];
+const areaAt = (lat, lon) => AREAS.find(([, , , [w, so, e, n]]) => lon >= w && lon < e && lat >= so && lat < n)?.[0] ?? null;
+function svg(tag, attrs, ...kids) {
+  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...kids);
+  return el;
+}
+function drawMap() {
+  const map = svg('svg', { viewBox: `0 0 ${MW.toFixed(2)} ${MH}`, 'aria-hidden': 'true', focusable: 'false' });
+  for (const [key, , , [w, so, e, n]] of AREAS) {
+    const [x0, y0] = toXY(n, w), [x1, y1] = toXY(so, e);
+    map.append(svg('rect', { x: x0, y: y0, width: x1 - x0, height: y1 - y0, class: 'zone' }),
+      svg('text', { x: (x0 + x1) / 2, y: (y0 + y1) / 2, 'text-anchor': 'middle', class: 'zname' }, t(`area_${key}`)));
+  }
+  map.append(svg('g', { id: 'pin', class: 'pin' }, svg('g', { transform: 'scale(.4)' },
+    svg('path', { d: 'M0 0C-5-9-12-14-12-22a12 12 0 1 1 24 0c0 8-7 13-12 22z' }), svg('circle', { cx: 0, cy: -22, r: 4.5 }))));
+  map.addEventListener('click', (e) => {
+    const r = map.getBoundingClientRect();
+    pinAt(MAP[3] - ((e.clientY - r.top) / r.height) * MH / 1000, MAP[0] + ((e.clientX - r.left) / r.width) * MW / (KX * 1000));
+  });
+  $('#pin-map').replaceChildren(map);
+  placePin();
+}
+function placePin() {
+  const pin = $('#pin');
+  if (!pin) return;
+  const inside = draft.lat != null && +draft.lat >= MAP[1] && +draft.lat <= MAP[3] && +draft.lon >= MAP[0] && +draft.lon <= MAP[2];
+  pin.style.display = inside ? '' : 'none';
+  if (inside) pin.setAttribute('transform', `translate(${toXY(+draft.lat, +draft.lon).map((v) => v.toFixed(2)).join(' ')})`);
+}
+function pinAt(lat, lon) {
+  const clamp = (v, lo, hi) => Math.min(hi - 1e-5, Math.max(lo, v));
+  lat = +clamp(lat, MAP[1], MAP[3]).toFixed(5); lon = +clamp(lon, MAP[0], MAP[2]).toFixed(5);
+  setLocation(lat, lon, 'pin', areaAt(lat, lon));
+}
+function pinKey(e) {
+  const d = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[e.key];
+  if (!d) return;
+  e.preventDefault();
+  const step = e.shiftKey ? 0.0005 : 0.002;
+  const inside = draft.lat != null && areaAt(+draft.lat, +draft.lon);
+  if (!inside) pinAt((MAP[1] + MAP[3]) / 2, (MAP[0] + MAP[2]) / 2);
+  else pinAt(+draft.lat + d[0] * step, +draft.lon + d[1] * step / KX);
 }
 
 // ---- d. windows ----
@@ -355,8 +465,8 @@ const VIEWS = {
   },
 
   async docs() {
-    await loadServices();
-    const s = findService(draft.service);
+    $('#docs-list').replaceChildren(h('li', { class: 'loading' }, t('loading')));
+    const s = await loadService(draft.service);
     if (!s) { go('service', { replace: true }); return; }
     $('#docs-name').textContent = s.name;
     $('#docs-desc').textContent = s.description || '';
@@ -374,6 +484,8 @@ const VIEWS = {
     $('#lat').value = draft.lat ?? ''; $('#lon').value = draft.lon ?? '';
     if (draft.via === 'typed') $('#coords').open = true;
     $('#loc-chosen').textContent = locationText();
+    $('#abroad-hint').hidden = isIst(browserTz);
+    drawMap();
   },
 
   async window() {
@@ -414,16 +526,15 @@ const VIEWS = {
   },
 
   login() {
-    const ab = draft.abroad && draft.after !== 'mine';
+    const ab = draft.abroad && !draft.after;
     $('#login-intro').textContent = ab ? t('loginIntroAbroad') : t('loginIntro');
-    if (!$('#phone').value) $('#phone').value = ab || draft.after === 'mine' ? '' : draft.ben.phone;
+    if (!$('#phone').value) $('#phone').value = ab || draft.after ? '' : draft.ben.phone;
     $('#verify-form').hidden = !otp;
     $('#send-wrap').hidden = !!otp;
   },
 
   async review() {
-    await loadServices();
-    const s = findService(draft.service);
+    const s = await loadService(draft.service);
     $('#review-list').replaceChildren(...facts([
       [t('service'), s ? s.name : draft.service],
       [t('window'), windowLines(draft.start, draft.end, displayTz())],
@@ -460,7 +571,7 @@ const VIEWS = {
     box.replaceChildren(h('p', { class: 'loading' }, t('loading')));
     const r = await call('GET', `/bookings?lang=${lang}`, { auth: true });
     if (!r.ok) {
-      if (r.status === 401) { sayNext(errorText(r.error), 'error'); draft.after = 'mine'; saveDraft(); go('login', { replace: true }); return; }
+      if (r.status === 401) { needLogin(r.error); return; }
       box.replaceChildren(h('p', { class: 'msg error' }, errorText(r.error)), h('button', { type: 'button', class: 'secondary', onclick: render }, t('retry')));
       return;
     }
@@ -484,20 +595,23 @@ function facts(rows) {
 }
 
 // ---- the receipt: needs the bearer token, so it is fetched and shown from a blob URL ----
-async function showReceipt(ref) {
-  const box = $('#receipt-box');
+const receiptUrls = new Map(); // reference -> blob URL
+async function showReceipt(ref, box = $('#receipt-box')) {
   box.replaceChildren(h('p', { class: 'loading' }, t('loading')));
   const r = await call('GET', `/bookings/${encodeURIComponent(ref)}/receipt.svg`, { auth: true, as: 'blob' });
   if (!r.ok) {
-    box.replaceChildren(h('p', null, t('receiptFailed'), ' ', h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt(ref) }, t('retry'))));
+    box.replaceChildren(h('p', { role: 'alert' }, t('receiptFailed'), ' ', errorText(r.error), ' ',
+      h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt(ref, box) }, t('retry'))));
     return;
   }
-  if (receiptUrl) URL.revokeObjectURL(receiptUrl);
-  receiptUrl = URL.createObjectURL(r.data);
-  box.replaceChildren(h('img', { id: 'receipt', src: receiptUrl, alt: t('receiptAlt', { ref }), width: 360 }),
+  if (receiptUrls.has(ref)) URL.revokeObjectURL(receiptUrls.get(ref));
+  const url = URL.createObjectURL(r.data);
+  receiptUrls.set(ref, url);
+  box.replaceChildren(h('img', { class: 'receipt-img', src: url, alt: t('receiptAlt', { ref }), width: 360 }),
     h('p', { class: 'actions noprint' },
-      h('a', { class: 'button secondary', href: receiptUrl, download: `mitan-${ref}.svg` }, t('downloadReceipt')),
+      h('a', { class: 'button secondary', href: url, download: `mitan-${ref}.svg` }, t('downloadReceipt')),
       ' ', h('button', { type: 'button', class: 'secondary', onclick: () => print() }, t('print'))));
+  if (box.id === 'receipt-box') box.firstChild.id = 'receipt';
 }
 
 // ---- g. my bookings ----
@@ -511,13 +625,24 @@ function bookingCard(b) {
     h('p', { class: 'svc' }, b.service?.name),
     h('p', { class: 'when' }, windowLines(b.window.start, b.window.end, bkTz).map((x, i) => [i ? h('br') : null, x])),
     h('p', null, `${t('status')}: `, h('strong', { class: 'status' }, t(`status_${b.status}`))),
-    b.beneficiary?.name ? h('p', { class: 'hint' }, `${t('for')}: ${b.beneficiary.name}`) : null);
+    b.beneficiary?.name ? h('p', { class: 'hint' }, `${t('for')}: ${b.beneficiary.name}`) : null,
+    b.agent?.name ? h('p', { class: 'hint' }, `${t('agent')}: ${b.agent.name}`) : null);
   if (CHANGEABLE.includes(b.status) && !started) {
     const panel = h('div', { class: 'resched', hidden: true });
     card.append(h('p', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', onclick: (e) => toggleReschedule(b, panel, e.currentTarget) }, t('reschedule')),
       ' ', h('button', { type: 'button', class: 'danger', onclick: () => cancelBooking(b) }, t('cancel'))), panel);
   }
+  // Tracking: the status history, and the receipt with its QR code (fetched when opened).
+  const receipt = h('div', { class: 'receipt-box' });
+  card.append(h('details', { class: 'history', ontoggle: (e) => { if (e.target.open && !receipt.firstChild) showReceipt(b.reference, receipt); } },
+    h('summary', null, t('history')),
+    h('ol', { class: 'timeline' }, (b.events || []).map((ev) => h('li', null,
+      h('time', { datetime: ev.at }, `${shortDay(new Date(ev.at), displayTz())}, ${clock(new Date(ev.at), displayTz())}`), ' ',
+      h('span', null, t(ev.action === 'rescheduled' ? 'status_rescheduled' : `status_${ev.status}`)),
+      ev.note ? h('span', { class: 'note' }, ev.note) : null))),
+    receipt),
+  h('p', { class: 'gv-link' }, h('a', { href: `#gnew/${encodeURIComponent(b.reference)}` }, t('gRaise'))));
   return card;
 }
 
@@ -616,8 +741,10 @@ async function sendCode(phone) {
 
 // ---- events ----
 function wire() {
-  $('#lang').addEventListener('click', () => {
-    lang = lang === 'hi' ? 'en' : 'hi';
+  $('#lang').addEventListener('click', async () => {
+    const next = lang === 'hi' ? 'en' : 'hi';
+    try { await loadLang(next); } catch { say(t('err_network'), 'error'); return; }
+    lang = next;
     store.set(local, 'mitan.lang', lang);
     applyLang();
     render();
@@ -646,7 +773,9 @@ function wire() {
     for (const r of document.querySelectorAll('input[name="area"]')) r.checked = false;
     saveDraft();
     $('#loc-chosen').textContent = locationText();
+    placePin();
   };
+  $('#pin-map').addEventListener('keydown', pinKey);
   $('#lat').addEventListener('input', typed);
   $('#lon').addEventListener('input', typed);
   $('#place-form').addEventListener('submit', (e) => {
@@ -722,7 +851,7 @@ function wire() {
     $('#verify-form').hidden = true;
     $('#send-wrap').hidden = false;
     sayNext(t('loggedIn', { phone: sessionInfo().phone }), 'ok');
-    const next = draft.after === 'mine' ? 'mine' : 'review';
+    const next = draft.after || 'review';
     draft.after = null; saveDraft();
     go(next);
   });
@@ -738,6 +867,26 @@ function refreshSlotTimes() {
   if (box.lastSlots?.length) box.replaceChildren(slotChooser(box.lastSlots, { name: 'slot' }));
 }
 
-applyLang();
-wire();
-render();
+// ---- grievances: grievance.js, loaded the first time one of its screens is opened ----
+let gmod = null;
+function grievances() {
+  PARTS.add('grievance');
+  gmod ??= Promise.all([import('./grievance.js'), loadLang(lang)]).then(([m]) => m.screens({
+    $, h, t, call, say, sayNext, errorText, go, needLogin, facts, store, uuid, shortDay, clock, dayText, zoneName,
+    IST, isIst, lang: () => lang, locale, tz: () => browserTz, session: sessionInfo,
+    refresh: () => { moved = true; return render(); },
+  })).catch(() => { gmod = null; throw { code: 'network' }; });
+  return gmod;
+}
+VIEWS.grievances = async () => (await grievances()).list();
+VIEWS.gnew = async () => (await grievances()).raise(stepArg);
+VIEWS.grievance = async () => (await grievances()).one(stepArg);
+
+if (await loadLang(lang).then(() => true, () => false)) {
+  applyLang();
+  wire();
+  render();
+} else { // without its strings the app cannot speak: say so in both languages
+  $('#msg').className = 'msg error';
+  $('#msg').textContent = 'पेज पूरा नहीं खुल सका। इंटरनेट जाँचें और पेज फिर खोलें। · The page could not load. Check the connection and reload.';
+}
