@@ -199,7 +199,7 @@ function renderSla() {
         h('td', {}, h('span', { class: 'ref' }, c.reference)),
         cell(serviceName(c.service)), cell(c.zone), h('td', {}, statusBadge(c.status)),
         cell(shortDateTime(c.due_at)),
-        h('td', { class: 'n' }, h('span', { class: `bar${late ? ' late' : ''}`, 'aria-hidden': 'true' },
+        h('td', { class: 'n' }, h('span', { class: `meter${late ? ' late' : ''}`, 'aria-hidden': 'true' },
           h('span', { style: `width:${Math.min(100, Math.max(0, c.elapsed_percent))}%` })), `${num(c.elapsed_percent, 0)} %`),
         h('td', {}, c.state !== 'on_time' ? h('span', { class: `badge ${c.state}` }, t(`slaState_${c.state}`)) : t('slaState_on_time'),
           late ? [' ', h('span', { class: 'badge overdue' }, t('overdueBadge'))] : null,
