@@ -74,4 +74,8 @@ export default {
   gConfirmClose: 'Close grievance {ref}? It cannot be appealed after that.',
   gClosed: 'Grievance {ref} was closed.',
   gClosedNote: 'This grievance is closed.',
+  gHistory: 'What has happened so far',
+  gHandler: 'Now with',
+  gErrClosed: 'This grievance is closed.',
+  err_too_many_grievances: 'This booking has 10 grievances already. Link to one of them, or call the helpline.',
 };

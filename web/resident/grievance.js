@@ -8,15 +8,16 @@ const KINDS = ['missed_visit', 'delay', 'rejection', 'conduct', 'other'];
 const MAX = 1000; // characters of a description (the API's limit)
 const MIN = 10;
 
-export function screens(c) {
+export function setup(c) {
   const { $, h, t, call } = c;
   const enc = encodeURIComponent;
   const q = () => `?lang=${c.lang()}`;
   const items = (d) => (Array.isArray(d) ? d : d?.grievances || d?.items || []);
   const refOf = (x) => (typeof x === 'string' ? x : x?.reference || '');
   const loading = () => h('p', { class: 'loading' }, t('loading'));
-  const overdue = (g) => g.status === 'open' && g.due_at && Date.parse(g.due_at) < Date.now();
-  const canAppeal = (g) => g.tier < 3 && (g.status === 'answered' || overdue(g));
+  // The server says (by its own clock) whether it is overdue and can be appealed.
+  const overdue = (g) => g.overdue ?? (g.status === 'open' && g.due_at && Date.parse(g.due_at) < Date.now());
+  const canAppeal = (g) => g.can_appeal ?? (g.tier < 3 && (g.status === 'answered' || overdue(g)));
   const tierText = (n) => `${t(`gTier${n}`)} · ${t('gLevel', { n })}`;
   const status = (g) => h('strong', { class: `gstatus gs-${g.status}` }, t(`gStatus_${g.status}`));
 
@@ -50,7 +51,7 @@ export function screens(c) {
     return h('article', { class: `grievance gs-${g.status}`, 'data-ref': g.reference },
       h('h2', { class: 'ref-small' }, h('a', { href: `#grievance/${enc(g.reference)}` }, g.reference)),
       h('p', { class: 'svc' }, t(`gKind_${g.kind}`)),
-      h('p', null, `${t('gBooking')}: ${refOf(g.booking)}`),
+      h('p', null, `${t('gBooking')}: ${refOf(g.booking)}`, g.service?.name ? ` · ${g.service.name}` : ''),
       h('p', null, `${t('gTierLabel')}: `, h('span', { class: 'tier' }, tierText(g.tier))),
       h('p', null, `${t('status')}: `, status(g)),
       g.status === 'open' && g.due_at
@@ -165,7 +166,7 @@ export function screens(c) {
     const others = gl.ok ? items(gl.data).filter((x) => x.reference !== g.reference && !linked.includes(x.reference)) : [];
     const events = g.events || [];
     const answer = [...events].reverse().find((e) => e.action === 'answered');
-    const decision = g.decision || answer?.decision;
+    const decision = g.decision || answer?.decision, answerText = g.answer || answer?.note;
 
     const out = [
       h('p', { class: 'ref', id: 'g-ref' }, g.reference),
@@ -174,28 +175,33 @@ export function screens(c) {
       }, t(`gTier${n}`)))),
       h('dl', { class: 'facts' }, c.facts([
         [t('gKind'), t(`gKind_${g.kind}`)],
-        [t('gBooking'), h('span', { class: 'mono' }, refOf(g.booking))],
+        [t('gBooking'), [h('span', { class: 'mono' }, refOf(g.booking)), g.service?.name]],
         [t('gTierLabel'), h('span', { class: 'tier' }, tierText(g.tier))],
         [t('status'), status(g)],
         g.status === 'open' && g.due_at ? [t(overdue(g) ? 'gOverdue' : 'gDue'), h('span', { class: 'due' }, lines(when(g.due_at)))] : null,
+        g.handler?.name && g.status === 'open' ? [t('gHandler'), g.handler.name] : null,
         g.created_at ? [t('gRaisedAt'), when(g.created_at)] : null,
       ])),
       g.description ? h('blockquote', { class: 'gdesc' }, g.description) : null,
     ];
-    if (answer) {
+    if (answer || answerText) {
       out.push(h('div', { class: 'answer', id: 'g-answer' }, h('h2', null, t('gAnswer')),
         decision ? h('p', null, h('strong', null, t(`gDecision_${decision}`))) : null,
-        answer.note ? h('p', null, answer.note) : null));
+        answerText ? h('p', { class: 'gtext' }, answerText) : null,
+        answer?.by_name ? h('p', { class: 'hint' }, `— ${answer.by_name}, ${t(`gTier${answer.tier || g.tier}`)}`) : null));
     }
     if (linked.length) {
       out.push(h('h2', null, t('gLinked')), h('ul', { class: 'links', id: 'g-linked' },
         linked.map((x) => h('li', null, h('a', { href: `#grievance/${enc(x)}`, class: 'mono' }, x)))));
     }
-    out.push(h('h2', null, t('history')), h('ol', { class: 'timeline', id: 'g-events' }, events.map((e) => h('li', null,
-      h('time', { datetime: e.at }, when(e.at)[0]), ' ',
-      h('span', null, t(`gEvent_${e.action}`)),
-      e.tier && ['raised', 'appealed', 'escalated'].includes(e.action) ? h('span', { class: 'note' }, t(`gTier${e.tier}`)) : null,
-      e.note && e.action !== 'answered' ? h('span', { class: 'note' }, e.note) : null))));
+    out.push(h('h2', null, t('gHistory')), h('ol', { class: 'timeline', id: 'g-events' }, events.map((e) => {
+      const tier = e.to_tier || e.tier;
+      return h('li', null,
+        h('time', { datetime: e.at }, when(e.at)[0]), ' ',
+        h('span', null, t(`gEvent_${e.action}`)),
+        tier && ['raised', 'appealed', 'escalated'].includes(e.action) ? h('span', { class: 'note' }, `→ ${t(`gTier${tier}`)}`) : null,
+        e.note && e.action !== 'answered' ? h('span', { class: 'note' }, e.note) : null);
+    })));
 
     if (g.status !== 'closed') out.push(actions(g, others));
     else out.push(h('p', { class: 'msg ok' }, t('gClosedNote')));
@@ -212,7 +218,8 @@ export function screens(c) {
       btn.disabled = false; btn.removeAttribute('aria-busy');
       if (r.ok) { c.sayNext(done, 'ok'); c.refresh(); return; }
       if (r.status === 401) { c.needLogin(r.error); return; }
-      c.say(c.errorText(r.error, r.status), 'error');
+      // wrong_state here means: not yet appealable, or closed meanwhile
+      c.say(r.error.code === 'wrong_state' ? t(path === 'appeal' ? 'err_appeal_not_allowed' : 'gErrClosed') : c.errorText(r.error, r.status), 'error');
     };
     // Appeal to the next tier: once answered, or when the answer is overdue.
     if (canAppeal(g)) {
