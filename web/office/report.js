@@ -49,7 +49,7 @@ function renderPeriodSelect() {
 // ---- figures ----
 const raw = (v) => JSON.stringify(v ?? null);
 const hours = (v) => (v == null ? t('none') : t('hours', { n: num(v, 1) }));
-const FMT = { count: (v) => num(v), pct, hours };
+const FMT = { count: (v) => num(v), pct, hours, days: (v) => num(v, Number.isInteger(v) ? 0 : 1) };
 function fig(path, value, kind = 'count', tag = 'td') {
   return h(tag, { class: 'n', 'data-v': path, 'data-raw': raw(value) }, FMT[kind](value));
 }
@@ -97,11 +97,14 @@ function summarySection(r) {
     h('span', { class: 'p' }, t('vsPrevious', { v: FMT[kind](get(p, path)) })));
   const head = h('div', { class: 'report-head' },
     h('span', { class: 'period', id: 'report-period', 'data-period': r.period.code }, `${nameOf(r.district)} (${r.district.code}) · ${rangeText(r.period)}`),
+    r.period.complete === false ? h('span', { class: 'badge reminded' }, t('inProgress').replace(/[()]/g, '')) : null,
     h('span', { class: 'muted' }, t('generatedAt', { at: dateTime(r.generated_at) })));
   const kpis = h('ul', { class: 'kpis' }, kpi('m_booked', 'totals.booked', 'count'), kpi('m_completed', 'totals.completed', 'count'),
     kpi('m_sla_met_pct', 'totals.sla_met_pct', 'pct'), kpi('m_booking_to_visit', 'median_hours.booking_to_visit', 'hours'),
     kpi('m_delivery_rate_pct', 'sms.delivery_rate_pct', 'pct'), kpi('m_raised', 'grievances.raised', 'count'));
-  const body = COMPARE.flatMap(([group, list]) => [
+  const compare = COMPARE.map(([group, list]) => [group, group === 'smsTitle' && r.sms && 'sent' in r.sms
+    ? [...list.slice(0, 2), ['m_sent', 'sms.sent', 'count'], ...list.slice(2)] : list]);
+  const body = compare.flatMap(([group, list]) => [
     h('tr', { class: 'agent-row' }, h('th', { colspan: 4, scope: 'rowgroup' }, t(group))),
     list.map(([key, path, kind, better]) => h('tr', { 'data-measure': path },
       h('th', { scope: 'row' }, t(key)), fig(path, get(r, path), kind), fig(`previous.${path}`, get(p, path), kind),
@@ -117,7 +120,8 @@ function summarySection(r) {
 }
 
 function chart(id, titleKey, svg, series, cls = '') {
-  return h('figure', { class: `chart ${cls}`.trim(), 'data-chart': id }, h('figcaption', {}, t(titleKey)), svg, series ? legend(series) : null);
+  const drawn = svg instanceof SVGElement;
+  return h('figure', { class: `chart ${cls}`.trim(), 'data-chart': id }, h('figcaption', {}, t(titleKey)), svg, drawn && series ? legend(series) : null);
 }
 
 function chartsSection(r) {
@@ -135,7 +139,7 @@ function chartsSection(r) {
   const smsParts = [{ key: 'delivered', label: t('m_delivered'), color: 0 }, { key: 'sent', label: t('m_sent'), color: 2 },
     { key: 'failed', label: t('m_sms_failed'), color: 1 }, { key: 'pending', label: t('m_pending'), color: 3 }];
   const smsRow = (key, label, m) => ({ key, label, headline: m ? pct(m.delivery_rate_pct) : t('none'),
-    parts: m ? { ...m, sent: Math.max(0, (m.total || 0) - (m.delivered || 0) - (m.failed || 0) - (m.pending || 0)) } : {} });
+    parts: m ? { ...m, sent: m.sent ?? Math.max(0, (m.total || 0) - (m.delivered || 0) - (m.failed || 0) - (m.pending || 0)) } : {} });
   const sms = stacked({ title: t('chartSms'), parts: smsParts, rowsIn: [smsRow('current', cur, r.sms), smsRow('previous', prev, p.sms)] });
   const tiers = r.grievances?.by_tier || [];
   const gSeries = [{ key: 'raised', label: t('m_raised'), color: 0 }, { key: 'answered', label: t('m_answered'), color: 1 }, { key: 'escalated', label: t('m_escalated'), color: 2 }];
@@ -182,7 +186,7 @@ function overdueSection(r) {
     thead([['reference'], ['service'], ['zone'], ['status'], ['due'], ['daysOverdue', 'n'], ['officer']]),
     h('tbody', {}, list.map((o) => h('tr', { 'data-ref': o.reference },
       h('td', { class: 'ref' }, o.reference), h('td', {}, svc(o.service)), h('td', {}, zone(o.zone)), h('td', {}, statusBadge(o.status)),
-      h('td', {}, dateTime(o.due_at)), fig(`overdue.${o.reference}.days_overdue`, o.days_overdue),
+      h('td', {}, dateTime(o.due_at)), fig(`overdue.${o.reference}.days_overdue`, o.days_overdue, 'days'),
       h('td', { 'data-officer': o.officer?.login || '' }, o.officer ? `${o.officer.name} (${o.officer.login})` : h('span', { class: 'badge attn' }, t('noOfficer'))))))))
     : h('p', { class: 'hint' }, t('noOverdue')));
 }
