@@ -1,7 +1,8 @@
 // Browser tests of the office pages (web/office/), driving Debian's Chromium against the real
 // server at MITAN_URL and the real database of MITAN_DATA: a nodal officer runs the day
 // (demo visits of tomorrow, zone RPR-Z4: no other test books it on day +1), marks an agent
-// unavailable and sees the visits moved, re-plans the zone; the committee opens the
+// unavailable and sees the visits moved, re-plans the zone, takes a collected case to the
+// department and on to delivery (a case of its own, agent RPR-A16); the committee opens the
 // fortnightly report, whose figures and charts must equal the API's JSON, downloads the CSV
 // and the PDF and prints it. A contract-shaped report (contract C) is also drawn from a
 // fixture, figure by figure. Screenshots and the printed report go to tests/browser/screenshots/.
@@ -12,9 +13,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { BASE, api, demoAccounts, istDate, lit, sql, sqlValue, staffLogin } from '../integration/lib.mjs';
+import { makeVisit } from '../integration/agent_fixtures.mjs';
 
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const ZONE = 'RPR-Z4';
+const STEP_AGENT = 'RPR-A16'; // today's 09:00 window gets one more, collected, case
 const DAY = istDate(1);
 let browser;
 
@@ -132,7 +135,7 @@ async function checkCharts(page, r) {
   for (const x of r.grievances.by_tier) for (const s of ['raised', 'answered', 'escalated']) assert.equal(value(tiers, String(x.tier), s), String(x[s]));
 }
 
-test('an officer sees the day, marks an agent unavailable, sees the visits moved, and re-plans the zone', async () => {
+test('an officer sees the day, marks an agent unavailable, sees the visits moved, re-plans the zone and moves a case on', async () => {
   const token = await staffLogin('officer');
   // The agent of the zone with the most visits still to place tomorrow.
   const [agent, visitsBefore] = sql(`SELECT a.code, count(*) FROM booking b JOIN agent a ON a.id = b.agent_id JOIN zone z ON z.id = a.zone_id
@@ -225,6 +228,37 @@ test('an officer sees the day, marks an agent unavailable, sees the visits moved
       }
     }
     await shot(page, 'day-replanned');
+
+    // the office's steps after the visit: a collected case in the SLA panel goes to the
+    // department, then (found by its reference) the certificate is ready and delivered
+    const visit = makeVisit(STEP_AGENT, { status: 'documents_collected', hour: 9 });
+    sql(`INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, actor_role, actor_id, at)
+         SELECT id, district_id, 'status', 'arrived', 'documents_collected', 'agent', agent_id, now() - interval '1 hour'
+           FROM booking WHERE id = ${visit.id}`);
+    await page.selectOption('#sla-filter', 'all');
+    await page.selectOption('#zone', '');
+    const slaRow = page.locator(`#sla tr[data-ref="${visit.reference}"]`);
+    await slaRow.waitFor();
+    assert.match(await slaRow.innerText(), /Documents collected/);
+    await slaRow.locator('button').click();
+    await page.locator('#status-dlg[open]').waitFor();
+    assert.deepEqual(await page.$$eval('#status-choices input', (is) => is.map((i) => [i.value, i.checked])), [['submitted', true]]);
+    await page.fill('#status-note', 'sent to the tehsil');
+    await page.click('#status-ok');
+    await page.locator('#msg.ok', { hasText: `${visit.reference} is now: Sent to the department` }).waitFor();
+    for (const [choice, shown] of [['certificate_ready', 'Certificate ready'], ['delivered', 'Delivered']]) {
+      await page.fill('#find-ref', visit.reference.toLowerCase());
+      await page.keyboard.press('Enter');
+      await page.locator('#status-dlg[open]').waitFor();
+      await page.check(`#status-choices input[value=${choice}]`);
+      await page.click('#status-ok');
+      await page.locator('#msg.ok', { hasText: `${visit.reference} is now: ${shown}` }).waitFor();
+    }
+    assert.deepEqual(sql(`SELECT e.from_status, e.to_status, e.actor_role, coalesce(e.note, '') FROM booking_event e
+        WHERE e.booking_id = ${visit.id} AND e.actor_role = 'officer' ORDER BY e.id`), [
+      ['documents_collected', 'submitted', 'officer', 'sent to the tehsil'],
+      ['submitted', 'certificate_ready', 'officer', ''],
+      ['certificate_ready', 'delivered', 'officer', '']]);
 
     // the grievances panel: the list of the API, or a clear message while it is not there
     const g = await api('GET', '/api/v1/grievances?status=open', { token });

@@ -15,7 +15,7 @@ let lastOutcome = null;    // what the outcome panel shows, re-rendered on a lan
 const REASONS = { hi: ['बीमार', 'छुट्टी', 'वाहन ख़राब', 'प्रशिक्षण'], en: ['Sick', 'On leave', 'Vehicle broken down', 'Training'] };
 
 const zoneName = (code) => { const z = data.zones.find((x) => x.code === code); return z ? nameOf(z) : code; };
-const serviceName = (code) => (data.services[code] ? nameOf(data.services[code]) : code);
+const serviceName = (x) => { const code = x?.code || x; return data.services[code] ? nameOf(data.services[code]) : code; };
 const agentOf = (code) => data.agents?.find((a) => a.code === code);
 const agentLabel = (code) => { const a = agentOf(code); return a ? `${a.name} (${a.code})` : code; };
 const selected = () => ({ date: $('#date').value, zone: $('#zone').value });
@@ -192,7 +192,7 @@ function renderSla() {
   const rows = $('#sla-filter').value === 'all' ? r.data.filter((c) => inZone(c.zone)) : slaBreaches();
   $('#sla-count').textContent = num(rows.length);
   if (!rows.length) { fill(box, h('p', { class: 'hint' }, t('noSla'))); return; }
-  fill(box, table('sla', [['reference'], ['service'], ['zone'], ['status'], ['due'], ['elapsed'], ['officer']],
+  fill(box, table('sla', [['reference'], ['service'], ['zone'], ['status'], ['due'], ['elapsed'], ['officer'], ['actions', 'noprint']],
     h('tbody', {}, rows.map((c) => {
       const late = c.elapsed_percent >= 100;
       return h('tr', { 'data-ref': c.reference, 'data-state': c.state },
@@ -203,7 +203,9 @@ function renderSla() {
           h('span', { style: `width:${Math.min(100, Math.max(0, c.elapsed_percent))}%` })), `${num(c.elapsed_percent, 0)} %`),
         h('td', {}, c.state !== 'on_time' ? h('span', { class: `badge ${c.state}` }, t(`slaState_${c.state}`)) : t('slaState_on_time'),
           late ? [' ', h('span', { class: 'badge overdue' }, t('overdueBadge'))] : null,
-          c.officer ? h('div', { class: 'muted' }, c.officer.name) : null));
+          c.officer ? h('div', { class: 'muted' }, c.officer.name) : null),
+        h('td', { class: 'noprint' }, NEXT[c.status] ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('nextStep')} ${c.reference}`,
+          onclick: (e) => openStatus(c, e.currentTarget) }, t('nextStep')) : ''));
     })), t('slaTitle')));
 }
 
@@ -387,6 +389,53 @@ $('#reassign-form').addEventListener('submit', async (e) => {
 $('#reassign-cancel').addEventListener('click', () => $('#reassign-dlg').close());
 $('#reassign-dlg').addEventListener('close', () => returnFocus?.isConnected && returnFocus.focus());
 
+// ---- the office's steps after the visit (POST /admin/bookings/{ref}/status) ----
+const NEXT = { documents_collected: ['submitted'], completed: ['submitted'], submitted: ['certificate_ready', 'rejected'], certificate_ready: ['delivered'] };
+let statusFor = null;
+function openStatus(b, from) {
+  statusFor = b;
+  returnFocus = from;
+  const choices = NEXT[b.status] || [];
+  $('#status-title').textContent = t('statusTitle', { ref: b.reference });
+  $('#status-info').textContent = [t('currentStatus', { status: t(`st_${b.status}`) }), b.service ? serviceName(b.service) : null,
+    b.zone ? zoneName(b.zone) : null].filter(Boolean).join(' · ');
+  fill($('#status-choices'), h('legend', {}, t('newStatus')), choices.length
+    ? choices.map((st, i) => h('label', { class: 'inline-label' }, h('input', { type: 'radio', name: 'status', value: st, checked: choices.length === 1 && i === 0 }), t(`st_${st}`)))
+    : h('p', { class: 'hint' }, t('noNextStep')));
+  $('#status-ok').disabled = !choices.length;
+  $('#status-note').value = '';
+  say2('#status-msg', '');
+  $('#status-dlg').showModal();
+  ($('#status-choices input') || $('#status-cancel')).focus();
+}
+$('#status-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const ref = statusFor.reference;
+  const status = $('#status-choices input:checked')?.value;
+  if (!status) { say2('#status-msg', t('errStatus')); return; }
+  const note = $('#status-note').value.trim();
+  const button = $('#status-ok');
+  busy(button, true, t('loading'));
+  const r = await call('POST', `/admin/bookings/${encodeURIComponent(ref)}/status`, { body: note ? { status, note } : { status } });
+  busy(button, false);
+  if (!r.ok) { say2('#status-msg', errorText(r.error)); return; }
+  $('#status-dlg').close();
+  say(t('statusDone', { ref, status: t(`st_${r.data.status}`) }), 'ok');
+  await load();
+});
+$('#status-cancel').addEventListener('click', () => $('#status-dlg').close());
+$('#status-dlg').addEventListener('close', () => returnFocus?.isConnected && returnFocus.focus());
+
+async function findBooking(e) {
+  const ref = $('#find-ref').value.trim().toUpperCase();
+  if (!/^MT-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(ref)) { say(t('errFind'), 'error'); $('#find-ref').focus(); return; }
+  const r = await call('GET', `/bookings/${encodeURIComponent(ref)}`);
+  if (!r.ok) { say(errorText(r.error), 'error'); return; }
+  say('');
+  if (['booked', 'assigned'].includes(r.data.status)) openReassign({ ...r.data, agent: r.data.agent?.code }, e?.currentTarget);
+  else openStatus(r.data, $('#find'));
+}
+
 // ---- re-planning the day ----
 $('#replan').addEventListener('click', async (e) => {
   const { date, zone } = selected();
@@ -427,6 +476,8 @@ if (me) {
   $('#sla-filter').addEventListener('change', () => { renderSla(); renderSummary(); });
   $('#g-filter').addEventListener('change', async () => { await loadGrievances(); renderGrievances(); renderSummary(); });
   $('#print').addEventListener('click', () => window.print());
+  $('#find').addEventListener('click', findBooking);
+  $('#find-ref').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); findBooking(); } });
   onLang(() => { renderZoneSelect(); renderAll(); });
   loadOnce().then(load);
 }
