@@ -12,7 +12,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { BASE, api, demoAccounts, istDate, lit, sql, sqlValue, staffLogin } from '../integration/lib.mjs';
+import { BASE, api, demoAccounts, istDate, lit, residentLogin, sql, sqlValue, staffLogin } from '../integration/lib.mjs';
 import { makeVisit } from '../integration/agent_fixtures.mjs';
 
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
@@ -261,9 +261,38 @@ test('an officer sees the day, marks an agent unavailable, sees the visits moved
       ['certificate_ready', 'delivered', 'officer', '']]);
 
     // the grievances panel: the list of the API, or a clear message while it is not there
-    const g = await api('GET', '/api/v1/grievances?status=open', { token });
-    if (g.status === 404) assert.equal(await page.locator('#grievances-unavailable').innerText(), 'Grievances are not available on this server yet.');
-    else assert.equal(await page.locator('#grievances article.grievance').count(), g.json.length);
+    const probe = await api('GET', '/api/v1/grievances?status=open', { token });
+    if (probe.status === 404) assert.equal(await page.locator('#grievances-unavailable').innerText(), 'Grievances are not available on this server yet.');
+    else {
+      // a resident raises one on a missed visit; the officer, the tier-1 authority of RPR, answers it here
+      const missed = makeVisit(STEP_AGENT, { status: 'no_show', hour: 11 });
+      const resident = await residentLogin(missed.phone);
+      const raised = await api('POST', '/api/v1/grievances', { token: resident.token,
+        body: { booking: missed.reference, kind: 'missed_visit', description: 'Nobody came in the window.' } });
+      assert.equal(raised.status, 201, raised.text);
+      const ref = raised.json.reference;
+      await page.click('#day-form button[type=submit]');
+      const item = page.locator(`article.grievance[data-ref="${ref}"]`);
+      await item.waitFor();
+      const open = (await api('GET', '/api/v1/grievances?status=open', { token })).json;
+      assert.deepEqual(await page.$$eval('article.grievance', (as) => as.map((a) => a.dataset.ref)), open.map((x) => x.reference));
+      assert.match(await item.innerText(), /missed visit/);
+      assert.match(await item.innerText(), /Nobody came in the window\./);
+      await item.locator('summary', { hasText: 'Answer' }).click();
+      await item.locator('input[value=upheld]').check();
+      await item.locator('form button[type=submit]').click();
+      assert.equal(await item.locator('[role=alert]').innerText(), 'Choose a decision and write the answer.');
+      await item.locator('textarea').fill('The agent will come tomorrow at 11:00.');
+      await item.locator('form button[type=submit]').click();
+      await page.locator('#msg.ok', { hasText: `The answer to ${ref} was sent.` }).waitFor();
+      await item.waitFor({ state: 'detached' }); // no longer open
+      const after = (await api('GET', `/api/v1/grievances/${ref}`, { token })).json;
+      assert.equal(after.status, 'answered');
+      assert.equal(after.decision, 'upheld');
+      await page.selectOption('#g-filter', 'answered');
+      await page.locator(`article.grievance[data-ref="${ref}"][data-status=answered]`).waitFor();
+      await shot(page, 'day-grievances');
+    }
 
     for (const [doc, bytes] of weight) assert.ok(bytes < 100 * 1024, `${doc} weighs ${bytes} bytes`);
     assert.deepEqual(errors, [], 'no script errors');

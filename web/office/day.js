@@ -245,7 +245,7 @@ function renderAgents() {
 
 // ---- grievances (contract B; a server without them answers 404) ----
 const gKind = (k) => t(`kind_${k}`);
-const tierName = (g) => (typeof g.tier_name === 'object' && g.tier_name ? nameOf(g.tier_name) : g.tier_name || `${t('tier')} ${g.tier}`);
+const tierName = (g) => (g.tier_name_en || g.tier_name_hi ? nameOf({ name_en: g.tier_name_en, name_hi: g.tier_name_hi }) : g.tier_name || '');
 
 function renderGrievances() {
   const r = data.grievances;
@@ -259,17 +259,22 @@ function renderGrievances() {
   $('#grievances-count').textContent = num(r.data.length);
   if (!r.data.length) { fill(box, h('p', { class: 'hint' }, t('noGrievances'))); return; }
   fill(box, r.data.map((g) => {
-    const late = g.status === 'open' && g.due_at && Date.parse(g.due_at) < Date.now();
+    const late = g.overdue ?? (g.status === 'open' && g.due_at && Date.parse(g.due_at) < Date.now());
     const form = g.status === 'open' ? answerForm(g) : null;
-    return h('article', { class: 'grievance', 'data-ref': g.reference },
+    const facts = [`${t('booking')}: ${typeof g.booking === 'object' ? g.booking?.reference : g.booking}`, g.service ? serviceName(g.service) : null, g.zone ? zoneName(g.zone) : null,
+      g.handler?.name ? `${t('handler')}: ${g.handler.name}` : null].filter(Boolean).join(' · ');
+    return h('article', { class: 'grievance', 'data-ref': g.reference, 'data-status': g.status },
       h('header', {}, h('strong', { class: 'ref' }, g.reference), h('span', { class: 'badge' }, gKind(g.kind)),
         h('span', {}, `${t('tier')} ${g.tier}: ${tierName(g)}`), h('span', { class: 'badge' }, t(`gStatus_${g.status}`)),
-        g.due_at ? h('span', { class: late ? 'badge overdue' : 'muted' }, `${t('due')}: ${shortDateTime(g.due_at)}`) : null),
-      h('p', { class: 'muted' }, `${t('booking')}: `, h('span', { class: 'ref' }, typeof g.booking === 'object' ? g.booking?.reference : g.booking)),
+        g.flagged ? h('span', { class: 'badge overdue' }, t('flagged')) : null,
+        g.due_at && g.status === 'open' ? h('span', { class: late ? 'badge overdue' : 'muted' }, `${t('due')}: ${shortDateTime(g.due_at)}`) : null),
+      h('p', { class: 'muted' }, facts),
       g.description ? h('p', { class: 'desc' }, g.description) : null,
+      g.answer ? h('p', { class: 'desc' }, h('strong', {}, `${t(g.decision === 'upheld' ? 'upheld' : 'rejectedDecision')}: `), g.answer) : null,
       g.links?.length ? h('p', { class: 'muted' }, `${t('links')}: ${g.links.map((l) => (typeof l === 'object' ? l.reference : l)).join(', ')}`) : null,
       g.events?.length ? h('details', {}, h('summary', {}, t('history')), h('ul', {}, g.events.map((e) =>
-        h('li', {}, `${shortDateTime(e.at)} · ${e.action}${e.tier ? ` (${t('tier')} ${e.tier})` : ''}${e.note ? `: ${e.note}` : ''}`)))) : null,
+        h('li', {}, `${shortDateTime(e.at)} · ${t(`gEvent_${e.action}`)}${e.tier ? ` (${t('tier')} ${e.tier}${e.to_tier ? ` → ${e.to_tier}` : ''})` : ''}`
+          + `${e.by_name ? ` · ${e.by_name}` : ''}${e.note ? `: ${e.note}` : ''}`)))) : null,
       form);
   }));
 }
