@@ -343,11 +343,11 @@ async function showReceipt(ref, box = $('#receipt-box')) {
   if (receiptUrls.has(ref)) URL.revokeObjectURL(receiptUrls.get(ref));
   const url = URL.createObjectURL(r.data);
   receiptUrls.set(ref, url);
-  box.replaceChildren(h('img', { class: 'receipt-img', src: url, alt: t('receiptAlt', { ref }), width: 360 }),
+  const confirmation = box.id === 'receipt-box'; // printing is offered there (the page is the receipt)
+  box.replaceChildren(h('img', { class: 'receipt-img', id: confirmation ? 'receipt' : null, src: url, alt: t('receiptAlt', { ref }), width: 360 }),
     h('p', { class: 'actions noprint' },
       h('a', { class: 'button secondary', href: url, download: `mitan-${ref}.svg` }, t('downloadReceipt')),
-      ' ', h('button', { type: 'button', class: 'secondary', onclick: () => print() }, t('print'))));
-  if (box.id === 'receipt-box') box.firstChild.id = 'receipt';
+      confirmation ? h('button', { type: 'button', class: 'secondary', onclick: () => print() }, t('print')) : null));
 }
 
 // ---- g. my bookings ----

@@ -125,7 +125,9 @@ export function setup(c) {
     for (const [key, , , [w, so, e, n]] of AREAS) {
       const [x0, y0] = toXY(n, w), [x1, y1] = toXY(so, e);
       map.append(svg('rect', { x: x0, y: y0, width: x1 - x0, height: y1 - y0, class: 'zone' }),
-        svg('text', { x: (x0 + x1) / 2, y: (y0 + y1) / 2, 'text-anchor': 'middle', class: 'zname' }, t(`area_${key}`)));
+        // a name of two words on two lines, so that it fits its zone
+        svg('text', { x: (x0 + x1) / 2, y: (y0 + y1) / 2, 'text-anchor': 'middle', class: 'zname' },
+          ...t(`area_${key}`).split(' ').map((w, i, all) => svg('tspan', { x: (x0 + x1) / 2, dy: i ? '1.2em' : `${-(all.length - 1) * 0.6}em` }, w))));
     }
     map.append(svg('g', { id: 'pin', class: 'pin' }, svg('g', { transform: 'scale(.4)' },
       svg('path', { d: 'M0 0C-5-9-12-14-12-22a12 12 0 1 1 24 0c0 8-7 13-12 22z' }), svg('circle', { cx: 0, cy: -22, r: 4.5 }))));
@@ -324,7 +326,8 @@ export function setup(c) {
       sayNext(errorText(r.error), 'error'); go('window'); return;
     }
     if (code === 'outside_service_area') { sayNext(errorText(r.error), 'error'); go('place'); return; }
-    say(errorText(r.error), 'error');
+    // no reply: it may or may not have been booked; the same key makes a retry safe
+    say(r.status === 0 ? t('errBookNetwork') : errorText(r.error), 'error');
   }
 
   // ---- events ----

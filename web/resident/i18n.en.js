@@ -175,6 +175,7 @@ export default {
   err_not_found: 'This booking was not found.',
   err_unavailable: 'The server is busy; nothing was changed. Please try again shortly.',
   err_busy: 'The server is busy; nothing was changed. Please try again.',
+  errBookNetwork: 'No reply came from the server, so the booking may or may not be made. Press “Confirm booking” again: you will not be booked twice.',
   err_network: 'The server could not be reached. Check the connection and try again.',
   err_generic: 'Something went wrong.',
   minutes: '{n} minutes',
