@@ -39,7 +39,7 @@ async function loadGrievances() {
 
 async function load() {
   const { date, zone } = selected();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say(t('date'), 'error'); return; }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say(t('errDate'), 'error'); $('#date').focus(); return; }
   const q = new URLSearchParams({ date });
   if (zone) q.set('zone', zone);
   history.replaceState(null, '', `?${q}`);
@@ -328,7 +328,7 @@ $('#unavail-form').addEventListener('submit', async (e) => {
   const date = $('#unavail-date').value;
   const reason = $('#unavail-reason').value.trim();
   if (!reason) { say2('#unavail-msg', t('errReason')); $('#unavail-reason').focus(); return; }
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say2('#unavail-msg', t('date')); return; }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say2('#unavail-msg', t('errDate')); return; }
   const button = $('#unavail-ok');
   busy(button, true, t('loading'));
   const r = await call('POST', `/admin/agents/${encodeURIComponent(agent.code)}/unavailable`, { body: { date, reason }, timeout: 120000 });

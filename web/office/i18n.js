@@ -37,6 +37,7 @@ export const STRINGS = {
 
     dayTitle: 'नोडल अधिकारी का दिन',
     date: 'तारीख',
+    errDate: 'सही तारीख चुनें।',
     zone: 'ज़ोन',
     allZones: 'सभी ज़ोन',
     show: 'दिखाएँ',
@@ -262,6 +263,7 @@ export const STRINGS = {
 
     dayTitle: 'The nodal officer’s day',
     date: 'Date',
+    errDate: 'Choose a valid date.',
     zone: 'Zone',
     allZones: 'All zones',
     show: 'Show',
