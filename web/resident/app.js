@@ -246,7 +246,7 @@ async function render() {
   $('#progress').textContent = i >= 0 && !draft.after ? t('stepOf', { n: i + 1, total: FLOW.length }) : '';
   if (pendingMsg) { say(...pendingMsg); pendingMsg = null; } else say('');
   $('#nav-mine').toggleAttribute('aria-current', step === 'mine');
-  stepArg = decodeURIComponent(location.hash.slice(1).split('/').slice(1).join('/'));
+  try { stepArg = decodeURIComponent(location.hash.slice(1).split('/').slice(1).join('/')); } catch { stepArg = ''; }
   const heading = document.querySelector(`section[data-step="${step}"] h1`);
   try {
     await VIEWS[step]?.();
