@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "booking.h"
 #include "booking_state.h"
 #include "clock.h"
@@ -22,12 +23,6 @@ static void admin_ids(const struct http_req *r, char actor[24], char district[24
 {
 	snprintf(actor, 24, "%lld", r->auth.id);
 	snprintf(district, 24, "%lld", r->auth.district_id);
-}
-
-/* YYYY-MM-DD syntax; the database checks that the day exists. */
-static int admin_date_ok(const char *s)
-{
-	return s && strlen(s) == 10 && strspn(s, "0123456789-") == 10 && s[4] == '-' && s[7] == '-';
 }
 
 /* A skill is a service code, a department or '*'. */
@@ -160,7 +155,7 @@ void admin_agent_create(struct http_req *r)
 	jv_only(&v, r->json, "", fields);
 	const char *name = jv_string(&v, r->json, "", "name", 1, 1, 100);
 	const char *phone = jv_string(&v, r->json, "", "phone", 1, 9, 16);
-	if (!v.failed && (phone[0] != '+' || strspn(phone + 1, "0123456789") != strlen(phone) - 1))
+	if (!v.failed && !account_phone_valid(phone))
 		jv_fail(&v, "", "phone", "must be in international format, e.g. +919876543210");
 	const char *zcode = jv_string(&v, r->json, "", "zone", 1, 2, 16);
 	json_t *base = jv_object(&v, r->json, "", "base", 1);
@@ -267,7 +262,7 @@ void admin_agent_update(struct http_req *r)
 	jv_only(&v, r->json, "", fields);
 	const char *name = jv_string(&v, r->json, "", "name", 0, 1, 100);
 	const char *phone = jv_string(&v, r->json, "", "phone", 0, 9, 16);
-	if (!v.failed && phone && (phone[0] != '+' || strspn(phone + 1, "0123456789") != strlen(phone) - 1))
+	if (!v.failed && phone && !account_phone_valid(phone))
 		jv_fail(&v, "", "phone", "must be in international format, e.g. +919876543210");
 	const char *zcode = jv_string(&v, r->json, "", "zone", 0, 2, 16);
 	json_t *base = jv_object(&v, r->json, "", "base", 0);
@@ -404,11 +399,13 @@ void admin_shift_put(struct http_req *r)
 	const char *start = jv_string(&v, r->json, "", "start", 1, 5, 5);
 	const char *end = jv_string(&v, r->json, "", "end", 1, 5, 5);
 	jv_number(&v, r->json, "", "per_window", 1, 0, 50, &per);
-	if (!v.failed && (start[2] != ':' || end[2] != ':' || strcmp(start, end) >= 0))
+	if (!v.failed && !clock_hhmm_valid(start))
+		jv_fail(&v, "", "start", "must be a local time HH:MM");
+	if (!v.failed && (!clock_hhmm_valid(end) || strcmp(start, end) >= 0))
 		jv_fail(&v, "", "end", "start and end are HH:MM local times, end after start");
 	if (!v.failed && per != (double)(long)per)
 		jv_fail(&v, "", "per_window", "must be a whole number");
-	if (!admin_date_ok(r->params[1])) {
+	if (!clock_date_valid(r->params[1])) {
 		http_error_field(r, "date", "must be YYYY-MM-DD");
 		return;
 	}
@@ -471,13 +468,17 @@ out:
 
 /* ---- zones ---- */
 
+/* One zone as a GeoJSON feature, from zone z joined with its district d. */
+#define ADMIN_ZONE_FEATURE                                                                                     \
+	"jsonb_build_object('type', 'Feature', 'id', z.code, 'geometry', ST_AsGeoJSON(z.area, 7)::jsonb, "     \
+	"  'properties', jsonb_build_object('code', z.code, 'name_en', z.name_en, 'name_hi', z.name_hi, "      \
+	"                                   'district', d.code))"
+
 void admin_zones_list(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object("
-		"  'type', 'Feature', 'id', z.code, 'geometry', ST_AsGeoJSON(z.area, 7)::jsonb, "
-		"  'properties', jsonb_build_object('code', z.code, 'name_en', z.name_en, 'name_hi', z.name_hi, "
-		"                                   'district', d.code)) ORDER BY z.code), '[]'))::text "
+		"SELECT jsonb_build_object('type', 'FeatureCollection', 'features', "
+		"       coalesce(jsonb_agg(" ADMIN_ZONE_FEATURE " ORDER BY z.code), '[]'))::text "
 		"FROM zone z JOIN district d ON d.id = z.district_id WHERE ($1::int = 0 OR z.district_id = $1::int)";
 	char actor[24], district[24];
 	admin_ids(r, actor, district);
@@ -493,9 +494,7 @@ void admin_zone_put(struct http_req *r)
 	static const char q_update[] =
 		"UPDATE zone SET area = ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) WHERE id = $2";
 	static const char q_reply[] =
-		"SELECT jsonb_build_object('type', 'Feature', 'id', z.code, 'geometry', ST_AsGeoJSON(z.area, 7)::jsonb, "
-		"  'properties', jsonb_build_object('code', z.code, 'name_en', z.name_en, 'name_hi', z.name_hi))::text "
-		"FROM zone z WHERE z.id = $1";
+		"SELECT " ADMIN_ZONE_FEATURE "::text FROM zone z JOIN district d ON d.id = z.district_id WHERE z.id = $1";
 	static const char *const feature[] = { "type", "id", "geometry", "properties", NULL };
 	enum db_status st;
 	char *geometry = NULL;
@@ -715,7 +714,7 @@ void admin_agent_unavailable(struct http_req *r)
 
 	jv_only(&v, r->json, "", fields);
 	const char *day = jv_string(&v, r->json, "", "date", 1, 10, 10);
-	if (!v.failed && !admin_date_ok(day))
+	if (!v.failed && !clock_date_valid(day))
 		jv_fail(&v, "", "date", "must be YYYY-MM-DD");
 	const char *reason = jv_string(&v, r->json, "", "reason", 1, 1, 200);
 	if (v.failed) {
@@ -928,7 +927,7 @@ void admin_unplaced(struct http_req *r)
 		"  AND ($2::date IS NULL OR (b.window_start AT TIME ZONE d.time_zone)::date = $2::date)";
 	char actor[24], district[24], day[16];
 	int has_day = http_query(r, "date", day, sizeof day);
-	if (has_day && (has_day < 0 || !admin_date_ok(day))) {
+	if (has_day && (has_day < 0 || !clock_date_valid(day))) {
 		http_error_field(r, "date", "must be YYYY-MM-DD");
 		return;
 	}
@@ -952,7 +951,7 @@ void admin_plan_run(struct http_req *r)
 
 	jv_only(&v, r->json, "", fields);
 	const char *day = jv_string(&v, r->json, "", "date", 1, 10, 10);
-	if (!v.failed && !admin_date_ok(day))
+	if (!v.failed && !clock_date_valid(day))
 		jv_fail(&v, "", "date", "must be YYYY-MM-DD");
 	const char *zone = jv_string(&v, r->json, "", "zone", 0, 2, 16);
 	if (v.failed) {
@@ -1022,7 +1021,7 @@ void admin_plan_get(struct http_req *r)
 	PGresult *res = NULL;
 	int has_day = http_query(r, "date", day, sizeof day);
 	int has_zone = http_query(r, "zone", zone, sizeof zone);
-	if (has_day != 1 || !admin_date_ok(day)) {
+	if (has_day != 1 || !clock_date_valid(day)) {
 		http_error_field(r, "date", "is required, as YYYY-MM-DD");
 		return;
 	}
