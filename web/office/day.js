@@ -171,15 +171,13 @@ function renderUnplaced() {
   $('#unplaced-count').textContent = num(rows.length);
   if (!rows.length) { fill(box, h('p', { class: 'hint' }, t('noUnplaced'))); return; }
   const all = $('#unplaced-all').checked;
-  fill(box, table('unplaced', [['reference'], ['zone'], ['service'], ['window'], ['agent'], ['attention'], ['since'], ['actions', 'noprint']],
+  fill(box, table('unplaced', [['reference'], ['service'], ['window'], ['agent'], ['attention'], ['actions', 'noprint']],
     h('tbody', {}, rows.map((u) => h('tr', { 'data-ref': u.reference },
       h('td', {}, h('span', { class: 'ref' }, u.reference)),
-      cell(u.zone),
-      cell(serviceName(u.service)),
-      cell(all ? `${dayText(u.window.start)} ${windowText(u.window)}` : windowText(u.window)),
+      h('td', {}, serviceName(u.service), h('div', { class: 'muted' }, zoneName(u.zone))),
+      h('td', {}, all ? h('div', {}, dayText(u.window.start)) : null, windowText(u.window)),
       cell(u.agent ? agentLabel(u.agent) : t('none')),
-      h('td', {}, h('span', { class: 'badge attn' }, t(`st_${u.needs_attention}`))),
-      cell(u.since ? shortDateTime(u.since) : t('none')),
+      h('td', {}, h('span', { class: 'badge attn' }, t(`st_${u.needs_attention}`)), u.since ? h('div', { class: 'muted' }, `${t('since')} ${shortDateTime(u.since)}`) : null),
       h('td', { class: 'noprint' }, h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('reassign')} ${u.reference}`,
         onclick: (e) => openReassign(u, e.currentTarget) }, t('reassign')))))), t('unplacedTitle')));
 }
@@ -192,18 +190,18 @@ function renderSla() {
   const rows = $('#sla-filter').value === 'all' ? r.data.filter((c) => inZone(c.zone)) : slaBreaches();
   $('#sla-count').textContent = num(rows.length);
   if (!rows.length) { fill(box, h('p', { class: 'hint' }, t('noSla'))); return; }
-  fill(box, table('sla', [['reference'], ['service'], ['zone'], ['status'], ['due'], ['elapsed'], ['officer'], ['actions', 'noprint']],
+  fill(box, table('sla', [['reference'], ['service'], ['status'], ['due'], ['officer'], ['actions', 'noprint']],
     h('tbody', {}, rows.map((c) => {
       const late = c.elapsed_percent >= 100;
       return h('tr', { 'data-ref': c.reference, 'data-state': c.state },
         h('td', {}, h('span', { class: 'ref' }, c.reference)),
-        cell(serviceName(c.service)), cell(c.zone), h('td', {}, statusBadge(c.status)),
-        cell(shortDateTime(c.due_at)),
-        h('td', { class: 'n' }, h('span', { class: `meter${late ? ' late' : ''}`, 'aria-hidden': 'true' },
-          h('span', { style: `width:${Math.min(100, Math.max(0, c.elapsed_percent))}%` })), `${num(c.elapsed_percent, 0)} %`),
-        h('td', {}, c.state !== 'on_time' ? h('span', { class: `badge ${c.state}` }, t(`slaState_${c.state}`)) : t('slaState_on_time'),
+        h('td', {}, serviceName(c.service), h('div', { class: 'muted' }, zoneName(c.zone))),
+        h('td', {}, statusBadge(c.status)),
+        h('td', {}, shortDateTime(c.due_at), h('div', { class: 'nowrap' }, h('span', { class: `meter${late ? ' late' : ''}`, 'aria-hidden': 'true' },
+          h('span', { style: `width:${Math.min(100, Math.max(0, c.elapsed_percent))}%` })), `${num(c.elapsed_percent, 0)} %`)),
+        h('td', {}, c.state !== 'on_time' ? h('span', { class: `badge ${c.state}` }, t(`slaState_${c.state}`)) : null,
           late ? [' ', h('span', { class: 'badge overdue' }, t('overdueBadge'))] : null,
-          c.officer ? h('div', { class: 'muted' }, c.officer.name) : null),
+          h('div', { class: 'muted' }, c.officer ? c.officer.name : t('none'))),
         h('td', { class: 'noprint' }, NEXT[c.status] ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('nextStep')} ${c.reference}`,
           onclick: (e) => openStatus(c, e.currentTarget) }, t('nextStep')) : ''));
     })), t('slaTitle')));
@@ -216,10 +214,12 @@ function renderDead() {
   if (!r.ok) { fill(box, failed(r)); return; }
   $('#dead-count').textContent = num(r.data.length);
   if (!r.data.length) { fill(box, h('p', { class: 'hint' }, t('noDead'))); return; }
-  fill(box, table('dead', [['failedAt'], ['to'], ['template'], ['attempts', 'n'], ['error'], ['reference']],
+  fill(box, table('dead', [['failedAt'], ['to'], ['attempts', 'n'], ['error']],
     h('tbody', {}, r.data.map((m) => h('tr', { 'data-id': m.id },
-      cell(shortDateTime(m.failed_at)), cell(m.to), cell(`${m.template} · ${m.language}`), cell(num(m.attempts), 'n'),
-      cell(m.error || t('none')), h('td', {}, m.reference ? h('span', { class: 'ref' }, m.reference) : t('none'))))), t('deadTitle')));
+      cell(shortDateTime(m.failed_at)),
+      h('td', {}, h('span', { class: 'nowrap' }, m.to), h('div', { class: 'muted' }, `${m.template} · ${m.language}`)),
+      cell(num(m.attempts), 'n'),
+      h('td', {}, m.error || t('none'), m.reference ? h('div', {}, h('span', { class: 'ref' }, m.reference)) : null)))), t('deadTitle')));
 }
 
 function renderAgents() {
