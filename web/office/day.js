@@ -37,7 +37,9 @@ async function loadGrievances() {
   data.grievances = await call('GET', '/grievances', { query: { status: $('#g-filter').value } });
 }
 
+let loading = 0; // only the newest load draws
 async function load() {
+  const seq = ++loading;
   const { date, zone } = selected();
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say(t('errDate'), 'error'); $('#date').focus(); return; }
   const q = new URLSearchParams({ date });
@@ -53,6 +55,7 @@ async function load() {
     call('GET', '/admin/sms/dead-letters'),
     loadGrievances(),
   ]);
+  if (seq !== loading) return;
   Object.assign(data, { plans, unplaced, sla, dead });
   if (agents.ok) data.agents = agents.data;
   renderAll();
