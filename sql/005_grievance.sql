@@ -296,7 +296,8 @@ BEGIN
     RETURN;
   END IF;
   IF (SELECT count(DISTINCT x) FROM unnest(coalesce(p_links, '{}')) x) <>
-     (SELECT count(*) FROM unnest(coalesce(p_links, '{}')) x WHERE grievance_find(x, 'resident', p_person, 0) IS NOT NULL) THEN
+     (SELECT count(DISTINCT x) FROM unnest(coalesce(p_links, '{}')) x
+       WHERE grievance_find(x, 'resident', p_person, 0) IS NOT NULL) THEN
     RETURN QUERY SELECT 'links', NULL::bigint;
     RETURN;
   END IF;

@@ -47,7 +47,7 @@ INSERT INTO sms_template (code, language, body) VALUES
 ('grievance_flagged', 'hi', 'मितान: शिकायत {#ref#} पर {#tier#} की समय-सीमा पार हो गई है। इसे ज़िला समिति के ध्यान में लाया गया है।'),
 ('grievance_closed', 'en', 'Mitan: grievance {#ref#} is closed at your request. Thank you.'),
 ('grievance_closed', 'hi', 'मितान: आपके अनुरोध पर शिकायत {#ref#} बंद कर दी गई है। धन्यवाद।'),
-('grievance_assigned', 'en', 'Mitan: grievance {#ref#} ({#kind#}, visit {#booking#}) awaits your answer as {#tier#} by {#due#}.'),
+('grievance_assigned', 'en', 'Mitan: grievance {#ref#} ({#kind#}, booking {#booking#}) awaits your answer as the {#tier#} by {#due#}.'),
 ('grievance_assigned', 'hi', 'मितान: शिकायत {#ref#} ({#kind#}, भेंट {#booking#}) पर {#tier#} के रूप में आपका उत्तर {#due#} तक अपेक्षित है।'),
 ('grievance_reminder', 'en', 'Mitan reminder: grievance {#ref#} ({#kind#}) must be answered by {#due#}.'),
 ('grievance_reminder', 'hi', 'मितान अनुस्मारक: शिकायत {#ref#} ({#kind#}) का उत्तर {#due#} तक देना है।'),
