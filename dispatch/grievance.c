@@ -157,10 +157,11 @@ static int grievance_refused(struct http_req *r, const char *outcome)
 /* One state change: `sql` calls a function returning (outcome, grievance_id) with `now` among
  * its parameters. In one transaction (with the Idempotency-Key when `idem` is given): the
  * change, then the reply with the grievance as of `now` and status `ok_status`, or the
- * refusal. Returns DB_OK once a reply was sent, else the status to try again on (DB_RETRY,
- * or DB_UNIQUE for a reference already taken), having sent nothing. */
+ * refusal; `metric` (when not NULL) counts the changes made. Returns DB_OK once a reply was
+ * sent, else the status to try again on (DB_RETRY, or DB_UNIQUE for a reference already
+ * taken), having sent nothing. */
 static enum db_status grievance_act(struct http_req *r, struct idem *idem, const char *sql, int n,
-				    const char *const *p, const char *now, int ok_status)
+				    const char *const *p, const char *now, int ok_status, const char *metric)
 {
 	static const char q_reply[] = "SELECT grievance_json($1, $2, $3)::text";
 	char id[24];
@@ -189,6 +190,8 @@ static enum db_status grievance_act(struct http_req *r, struct idem *idem, const
 	const char *body = db_get(res, 0, 0);
 	if ((idem && (st = idem_finish(idem, ok_status, body)) != DB_OK) || (st = db_commit()) != DB_OK)
 		goto fail;
+	if (metric)
+		metrics_count(metric, 1);
 	http_reply_json_text(r, ok_status, body);
 	goto out;
 fail:
@@ -203,11 +206,11 @@ out:
 
 /* grievance_act, tried again after a deadlock or serialization failure. */
 static void grievance_act_retrying(struct http_req *r, const char *sql, int n, const char *const *p,
-				   const char *now)
+				   const char *now, const char *metric)
 {
 	enum db_status st = DB_RETRY;
 	for (int i = 0; i < GRIEVANCE_TRIES && !r->status; i++)
-		st = grievance_act(r, NULL, sql, n, p, now, 200);
+		st = grievance_act(r, NULL, sql, n, p, now, 200, metric);
 	if (!r->status)
 		http_error_db(r, st == DB_UNIQUE ? DB_CONSTRAINT : st);
 }
@@ -260,12 +263,10 @@ void grievance_create(struct http_req *r)
 		reference[0] = 'G';
 		reference[1] = 'V';
 		const char *p[] = { booking, person, reference, kind, description, links.data, now };
-		st = grievance_act(r, &idem, sql, 7, p, now, 201);
+		st = grievance_act(r, &idem, sql, 7, p, now, 201, "mitan_grievances_raised_total");
 	}
 	if (!r->status)
 		http_error_db(r, st == DB_UNIQUE ? DB_RETRY : st);
-	else if (r->status == 201)
-		metrics_count("mitan_grievances_raised_total", 1);
 out:
 	buf_free(&links);
 }
@@ -351,7 +352,7 @@ void grievance_link(struct http_req *r)
 	clock_now_text(now, sizeof now);
 	snprintf(person, sizeof person, "%lld", r->auth.id);
 	const char *p[] = { r->params[0], person, other, now };
-	grievance_act_retrying(r, sql, 4, p, now);
+	grievance_act_retrying(r, sql, 4, p, now, NULL);
 }
 
 void grievance_answer(struct http_req *r)
@@ -376,7 +377,7 @@ void grievance_answer(struct http_req *r)
 	snprintf(actor, sizeof actor, "%lld", r->auth.id);
 	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	const char *p[] = { r->params[0], auth_role_name(r->auth.role), actor, district, decision, note, now };
-	grievance_act_retrying(r, sql, 7, p, now);
+	grievance_act_retrying(r, sql, 7, p, now, "mitan_grievances_answered_total");
 }
 
 void grievance_appeal(struct http_req *r)
@@ -390,7 +391,7 @@ void grievance_appeal(struct http_req *r)
 	clock_now_text(now, sizeof now);
 	snprintf(person, sizeof person, "%lld", r->auth.id);
 	const char *p[] = { r->params[0], person, note, now };
-	grievance_act_retrying(r, sql, 4, p, now);
+	grievance_act_retrying(r, sql, 4, p, now, "mitan_grievances_appealed_total");
 }
 
 void grievance_close(struct http_req *r)
@@ -404,5 +405,5 @@ void grievance_close(struct http_req *r)
 	clock_now_text(now, sizeof now);
 	snprintf(person, sizeof person, "%lld", r->auth.id);
 	const char *p[] = { r->params[0], person, note, now };
-	grievance_act_retrying(r, sql, 4, p, now);
+	grievance_act_retrying(r, sql, 4, p, now, "mitan_grievances_closed_total");
 }
