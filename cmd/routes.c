@@ -58,6 +58,17 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/admin/sms/dead-letters", sms_dead_letters, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/admin/sla", sla_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
+	/* grievances and appeals (issue 6) */
+	{ "POST", "/api/v1/grievances", grievance_create, ROLE_RESIDENT, 16 * KB, JSON },
+	{ "GET", "/api/v1/grievances", grievance_list, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/grievances/{reference}", grievance_get, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
+	  0, 0 },
+	{ "POST", "/api/v1/grievances/{reference}/links", grievance_link, ROLE_RESIDENT, 1 * KB, JSON },
+	{ "POST", "/api/v1/grievances/{reference}/answer", grievance_answer, ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
+	  16 * KB, JSON },
+	{ "POST", "/api/v1/grievances/{reference}/appeal", grievance_appeal, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
+	{ "POST", "/api/v1/grievances/{reference}/close", grievance_close, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
+
 	/* nodal officers (issue 3): agents, shifts, zones, unavailability, plans */
 	{ "GET", "/api/v1/admin/agents", admin_agents_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "POST", "/api/v1/admin/agents", admin_agent_create, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
@@ -71,17 +82,6 @@ const struct http_route routes[] = {
 	  HTTP_JSON_OPTIONAL },
 	{ "POST", "/api/v1/admin/plans", admin_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "GET", "/api/v1/admin/plans", admin_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
-
-	/* grievances and appeals (issue 6) */
-	{ "POST", "/api/v1/grievances", grievance_create, ROLE_RESIDENT, 16 * KB, JSON },
-	{ "GET", "/api/v1/grievances", grievance_list, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN, 0, 0 },
-	{ "GET", "/api/v1/grievances/{reference}", grievance_get, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
-	  0, 0 },
-	{ "POST", "/api/v1/grievances/{reference}/links", grievance_link, ROLE_RESIDENT, 1 * KB, JSON },
-	{ "POST", "/api/v1/grievances/{reference}/answer", grievance_answer, ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
-	  16 * KB, JSON },
-	{ "POST", "/api/v1/grievances/{reference}/appeal", grievance_appeal, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
-	{ "POST", "/api/v1/grievances/{reference}/close", grievance_close, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
 
 	{ "GET", "/api/v1/dev/sms", account_dev_sms, 0, 0, 0 },
 	{ "POST", "/api/v1/dev/clock", account_dev_clock, 0, 1 * KB, JSON },
