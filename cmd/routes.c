@@ -25,6 +25,7 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/services", catalogue_list, 0, 0, 0 },
 	{ "GET", "/api/v1/services/{code}", catalogue_get, 0, 0, 0 },
 	{ "GET", "/api/v1/slots", slots_list, 0, 0, 0 },
+	{ "GET", "/api/v1/zones", admin_zones_public, 0, 0, 0 },
 
 	{ "POST", "/api/v1/auth/otp", account_otp_request, 0, 1 * KB, JSON },
 	{ "POST", "/api/v1/auth/otp/verify", account_otp_verify, 0, 1 * KB, JSON },

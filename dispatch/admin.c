@@ -486,6 +486,24 @@ void admin_zones_list(struct http_req *r)
 	http_reply_query(r, sql, 1, p);
 }
 
+/* The same outlines for anyone (no personal data in them): the resident app's map and its
+ * list of areas. ?district=CODE narrows to one district. */
+void admin_zones_public(struct http_req *r)
+{
+	static const char sql[] =
+		"SELECT jsonb_build_object('type', 'FeatureCollection', 'features', "
+		"       coalesce(jsonb_agg(" ADMIN_ZONE_FEATURE " ORDER BY z.code), '[]'))::text "
+		"FROM zone z JOIN district d ON d.id = z.district_id WHERE ($1::text IS NULL OR d.code = $1)";
+	char code[20];
+	int has = http_query(r, "district", code, sizeof code);
+	if (has < 0 || (has && (strlen(code) < 2 || strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != strlen(code)))) {
+		http_error_field(r, "district", "must be a district code, e.g. RPR");
+		return;
+	}
+	const char *p[] = { has ? code : NULL };
+	http_reply_query(r, sql, 1, p);
+}
+
 void admin_zone_put(struct http_req *r)
 {
 	/* Parsed and checked by PostGIS without touching the zone first; then stored. */

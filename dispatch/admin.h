@@ -13,6 +13,7 @@ void admin_agent_update(struct http_req *r);      /* PATCH /api/v1/admin/agents/
 void admin_shift_put(struct http_req *r);         /* PUT /api/v1/admin/agents/{code}/shifts/{date} */
 void admin_agent_unavailable(struct http_req *r); /* POST /api/v1/admin/agents/{code}/unavailable */
 void admin_zones_list(struct http_req *r);        /* GET /api/v1/admin/zones: GeoJSON FeatureCollection */
+void admin_zones_public(struct http_req *r);      /* GET /api/v1/zones: outlines for anyone */
 void admin_zone_put(struct http_req *r);          /* PUT /api/v1/admin/zones/{code}: a GeoJSON polygon */
 void admin_unplaced(struct http_req *r);          /* GET /api/v1/admin/unplaced[?date=] */
 void admin_reassign(struct http_req *r);          /* POST /api/v1/admin/bookings/{reference}/reassign */

@@ -492,6 +492,30 @@ static PGresult *booking_load(struct http_req *r, int for_update, enum db_status
 	return db_exec(for_update ? q_lock : q_read, 5, p, st);
 }
 
+/* Replies with a booking (object) or bookings (array) from booking_json, each with its
+ * tracking_url: derived from the reference, so only the server can add it. */
+static void booking_reply_tracked(struct http_req *r, const char *text)
+{
+	json_error_t err;
+	json_t *body = json_loads(text, 0, &err), *one;
+	size_t i;
+	char url[300];
+	if (!body) {
+		http_error(r, 500, "internal_error", "the reply could not be encoded");
+		return;
+	}
+	json_t *list = json_is_array(body) ? body : NULL;
+	for (i = 0; list ? i < json_array_size(list) : i < 1; i++) {
+		one = list ? json_array_get(list, i) : body;
+		const char *reference = json_string_value(json_object_get(one, "reference"));
+		if (!reference)
+			continue;
+		booking_tracking_url(reference, url, sizeof url);
+		json_object_set_new(one, "tracking_url", json_string(url));
+	}
+	http_reply_json(r, 200, body);
+}
+
 void booking_get(struct http_req *r)
 {
 	static const char sql[] = "SELECT booking_json(b, $2)::text FROM booking b WHERE id = $1";
@@ -510,7 +534,7 @@ void booking_get(struct http_req *r)
 	if (st != DB_OK)
 		http_error_db(r, st);
 	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
+		booking_reply_tracked(r, db_get(res, 0, 0));
 out:
 	PQclear(found);
 	PQclear(res);
@@ -538,7 +562,13 @@ void booking_list(struct http_req *r)
 	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	const char *p[] = { auth_role_name(r->auth.role), id, district,
 			    has_phone && r->auth.role != ROLE_RESIDENT ? phone : NULL, http_lang(r) };
-	http_reply_query(r, sql, 5, p);
+	enum db_status st;
+	PGresult *res = db_exec(sql, 5, p, &st);
+	if (st != DB_OK)
+		http_error_db(r, st);
+	else
+		booking_reply_tracked(r, db_get(res, 0, 0));
+	PQclear(res);
 }
 
 /* ---- cancel and reschedule ---- */

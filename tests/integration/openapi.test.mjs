@@ -326,6 +326,14 @@ test('catalogue and slots', async () => {
   const all = expect(await call('GET /api/v1/services'), 200);
   assert.ok(all.json.length >= 30);
   expect(await call('GET /api/v1/services', { query: { lang: 'hi' } }), 200);
+  const brief = expect(await call('GET /api/v1/services', { query: { lang: 'hi', brief: '1' } }), 200);
+  assert.equal(brief.json.length, all.json.length);
+  assert.ok(!('documents' in brief.json[0]) && brief.json[0].name === brief.json[0].name_hi);
+  expect(await call('GET /api/v1/services', { query: { brief: 'yes' } }), 400, 'invalid_field', 'brief');
+  const zones = expect(await call('GET /api/v1/zones', { query: { district: 'RPR' } }), 200);
+  assert.ok(zones.json.features.length >= 6 && zones.json.features.every((f) => f.properties.district === 'RPR'));
+  assert.equal(expect(await call('GET /api/v1/zones', { query: { district: 'NOPE' } }), 200).json.features.length, 0);
+  expect(await call('GET /api/v1/zones', { query: { district: 'r p r' } }), 400, 'invalid_field', 'district');
   expect(await call('GET /api/v1/services/{code}', { params: { code: 'income_certificate' }, query: { lang: 'hi' } }), 200);
   expect(await call('GET /api/v1/services/{code}', { params: { code: 'no_such_service' } }), 404, 'not_found');
 
