@@ -69,6 +69,7 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/admin/unplaced", admin_unplaced, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "POST", "/api/v1/admin/bookings/{reference}/reassign", admin_reassign, ROLE_OFFICER | ROLE_ADMIN, 1 * KB,
 	  HTTP_JSON_OPTIONAL },
+	{ "POST", "/api/v1/admin/bookings/{reference}/status", admin_booking_status, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "POST", "/api/v1/admin/plans", admin_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "GET", "/api/v1/admin/plans", admin_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 

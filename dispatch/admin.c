@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "booking.h"
+#include "booking_state.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
@@ -820,6 +821,75 @@ void admin_reassign(struct http_req *r)
 db_fail:
 	http_error_db(r, st);
 out:
+	PQclear(res);
+}
+
+/* The office's steps after the visit: the application was submitted to the department, the
+ * certificate is ready, it was delivered, or the department rejected it. The change is
+ * recorded like every other, and the event's trigger texts the resident. */
+void admin_booking_status(struct http_req *r)
+{
+	static const char *const fields[] = { "status", "note", NULL };
+	static const char *const office_statuses[] = { "submitted", "certificate_ready", "delivered", "rejected", NULL };
+	static const char q_lock[] =
+		"SELECT b.id, b.status, b.district_id FROM booking b "
+		"WHERE b.reference = $1 AND ($2::int = 0 OR b.district_id = $2::int) FOR UPDATE";
+	static const char q_update[] = "UPDATE booking SET status = $2, updated_at = $3 WHERE id = $1";
+	static const char q_reply[] = "SELECT booking_json(b, 'en')::text FROM booking b WHERE b.id = $1";
+	struct jv v = { 0 };
+	char actor[24], district[24], now[40], id[24];
+	enum db_status st;
+	PGresult *b = NULL, *res = NULL;
+	int known = 0;
+
+	jv_only(&v, r->json, "", fields);
+	const char *status = jv_string(&v, r->json, "", "status", 1, 1, 40);
+	const char *note = jv_string(&v, r->json, "", "note", 0, 0, 500);
+	for (int i = 0; status && office_statuses[i]; i++)
+		known |= strcmp(status, office_statuses[i]) == 0;
+	if (!v.failed && !known)
+		jv_fail(&v, "", "status", "must be one of submitted, certificate_ready, delivered, rejected");
+	if (v.failed) {
+		jv_reply(r, &v);
+		return;
+	}
+	admin_ids(r, actor, district);
+	clock_now_text(now, sizeof now);
+	if ((st = db_begin()) != DB_OK)
+		goto db_fail;
+	const char *lp[] = { r->params[0], district };
+	b = db_exec(q_lock, 2, lp, &st);
+	if (st != DB_OK)
+		goto db_fail;
+	if (PQntuples(b) != 1) {
+		http_error(r, 404, "not_found", "no booking with this reference in your district");
+		goto out;
+	}
+	snprintf(id, sizeof id, "%s", db_get(b, 0, 0));
+	const char *from = db_get(b, 0, 1);
+	if (strcmp(from, status) != 0) { /* a repeat changes nothing */
+		if (!booking_state_allowed(from, status)) {
+			http_error(r, 409, "wrong_state", "a booking that is %s cannot become %s", from, status);
+			goto out;
+		}
+		const char *up[] = { id, status, now };
+		if ((st = db_run(q_update, 3, up)) != DB_OK ||
+		    (st = booking_record(r, id, db_get(b, 0, 2), r->params[0], "status", from, status, now, note)) != DB_OK ||
+		    (st = db_commit()) != DB_OK)
+			goto db_fail;
+		log_info("booking %s: %s -> %s by the office", r->params[0], from, status);
+	}
+	const char *rp[] = { id };
+	res = db_exec(q_reply, 1, rp, &st);
+	if (st != DB_OK)
+		goto db_fail;
+	http_reply_json_text(r, 200, db_get(res, 0, 0));
+	goto out;
+db_fail:
+	http_error_db(r, st);
+out:
+	db_rollback();
+	PQclear(b);
 	PQclear(res);
 }
 

@@ -16,6 +16,7 @@ void admin_zones_list(struct http_req *r);        /* GET /api/v1/admin/zones: Ge
 void admin_zone_put(struct http_req *r);          /* PUT /api/v1/admin/zones/{code}: a GeoJSON polygon */
 void admin_unplaced(struct http_req *r);          /* GET /api/v1/admin/unplaced[?date=] */
 void admin_reassign(struct http_req *r);          /* POST /api/v1/admin/bookings/{reference}/reassign */
+void admin_booking_status(struct http_req *r);    /* POST /api/v1/admin/bookings/{reference}/status */
 void admin_plan_run(struct http_req *r);          /* POST /api/v1/admin/plans {date, zone?} */
 void admin_plan_get(struct http_req *r);          /* GET /api/v1/admin/plans?date=&zone= */
 

@@ -79,8 +79,7 @@ static int booking_language_ok(const char *l)
 	return strcmp(l, "en") == 0 || strcmp(l, "hi") == 0;
 }
 
-/* Records a change: the booking event and the audit entry, in the caller's transaction. */
-static enum db_status booking_record(struct http_req *r, const char *booking_id, const char *district_id,
+enum db_status booking_record(struct http_req *r, const char *booking_id, const char *district_id,
 				     const char *reference, const char *action, const char *from, const char *to,
 				     const char *now, const char *note)
 {
