@@ -14,7 +14,7 @@
 #define PDF_FONTS "DejaVu Sans, Lohit Devanagari, Sans"
 #define PDF_DASH "\xe2\x80\x93" /* an en dash, for "no figure" */
 
-enum pdf_font { PDF_NORMAL, PDF_BOLD, PDF_SMALL, PDF_HEADING, PDF_TITLE, PDF_NFONTS };
+enum pdf_font { PDF_NORMAL, PDF_BOLD, PDF_SMALL, PDF_SMALL_BOLD, PDF_HEADING, PDF_TITLE, PDF_NFONTS };
 
 struct pdf {
 	cairo_t *cr;
@@ -139,8 +139,8 @@ static void pdf_table_header(struct pdf *p, const struct pdf_col *cols, size_t n
 	const char *titles[16];
 	for (size_t i = 0; i < n && i < 16; i++)
 		titles[i] = cols[i].title;
-	double h = pdf_row_height(p, cols, n, titles, PDF_BOLD);
-	pdf_row_draw(p, cols, n, titles, PDF_BOLD, h, 2);
+	double h = pdf_row_height(p, cols, n, titles, PDF_SMALL_BOLD);
+	pdf_row_draw(p, cols, n, titles, PDF_SMALL_BOLD, h, 2);
 }
 
 /* Starts a table: its header, on the page of its first rows. */
@@ -150,13 +150,14 @@ static void pdf_table_begin(struct pdf *p, const struct pdf_col *cols, size_t n)
 	pdf_table_header(p, cols, n);
 }
 
-/* One row; on a new page the header comes again. */
-static void pdf_table_row(struct pdf *p, const struct pdf_col *cols, size_t n, const char *const *cells, int index)
+/* One row in `font`; on a new page the header comes again. */
+static void pdf_table_row(struct pdf *p, const struct pdf_col *cols, size_t n, const char *const *cells, int index,
+			  enum pdf_font font)
 {
-	double h = pdf_row_height(p, cols, n, cells, PDF_NORMAL);
+	double h = pdf_row_height(p, cols, n, cells, font);
 	if (pdf_need(p, h))
 		pdf_table_header(p, cols, n);
-	pdf_row_draw(p, cols, n, cells, PDF_NORMAL, h, index % 2);
+	pdf_row_draw(p, cols, n, cells, font, h, index % 2);
 }
 
 /* ---- values ---- */
@@ -237,7 +238,7 @@ static void pdf_comparison(struct pdf *p, const json_t *report)
 		{ "totals", "sla_met_pct", "Time limit met, %" },
 		{ "median_hours", "booking_to_visit", "Median hours, booking to visit" },
 		{ "median_hours", "collection_to_certificate", "Median hours, collection to certificate" },
-		{ "sms", "total", "SMS queued" },
+		{ "sms", "total", "SMS messages" },
 		{ "sms", "delivery_rate_pct", "SMS delivery rate, %" },
 		{ "grievances", "raised", "Grievances raised" },
 		{ "grievances", "answered", "Grievances answered" },
@@ -262,7 +263,7 @@ static void pdf_comparison(struct pdf *p, const json_t *report)
 		const json_t *old = json_object_get(json_object_get(prev, rows[i].group), rows[i].key);
 		const char *cells[] = { rows[i].label, pdf_num(cur, a, sizeof a), pdf_num(old, b, sizeof b),
 					pdf_change(cur, old, c, sizeof c) };
-		pdf_table_row(p, cols, 4, cells, (int)i);
+		pdf_table_row(p, cols, 4, cells, (int)i, PDF_NORMAL);
 	}
 }
 
@@ -285,7 +286,7 @@ static void pdf_chart(struct pdf *p, const json_t *zones)
 	const json_t *z;
 	char text[32];
 
-	pdf_heading(p, "Booked and completed by zone", height + label_h + 20);
+	pdf_heading(p, "Booked and completed by zone", height + label_h + 30);
 	if (n == 0) {
 		pdf_paragraph(p, "The district has no zones.", PDF_NORMAL, 4);
 		return;
@@ -299,7 +300,8 @@ static void pdf_chart(struct pdf *p, const json_t *zones)
 			top = c;
 	}
 	top = pdf_nice_ceiling(top);
-	double y0 = p->y + 14, base = y0 + height;
+	double y0 = p->y + 24, base = y0 + height;
+	int steps = top < 5 ? (int)top : 5; /* whole numbers on the scale */
 
 	/* legend */
 	static const struct {
@@ -314,10 +316,10 @@ static void pdf_chart(struct pdf *p, const json_t *zones)
 		cairo_set_source_rgb(p->cr, 0, 0, 0);
 		pdf_text_at(p, lx + 11, p->y, 60, series[s].label, PDF_SMALL, PANGO_ALIGN_LEFT, 1);
 	}
-	/* scale: five steps */
+	/* scale */
 	cairo_set_line_width(p->cr, 0.4);
-	for (int k = 0; k <= 5; k++) {
-		double v = top * k / 5, gy = base - height * k / 5;
+	for (int k = 0; k <= steps; k++) {
+		double v = top * k / steps, gy = base - height * k / steps;
 		cairo_set_source_rgb(p->cr, 0.8, 0.8, 0.8);
 		cairo_move_to(p->cr, x0, gy);
 		cairo_line_to(p->cr, x0 + w, gy);
@@ -356,12 +358,12 @@ static void pdf_groups(struct pdf *p, const json_t *rows, const char *title, con
 {
 	static const char *const keys[] = { "booked", "visited", "completed", "cancelled", "no_show", "failed",
 					    "sla_met_pct" };
-	const double fw = 43;
+	const double fw = 52;
 	const struct pdf_col cols[] = {
 		{ first, PDF_BODY_W - 7 * fw, PANGO_ALIGN_LEFT }, { "Booked", fw, PANGO_ALIGN_RIGHT },
-		{ "Visited", fw, PANGO_ALIGN_RIGHT },              { "Compl.", fw, PANGO_ALIGN_RIGHT },
-		{ "Cancel.", fw, PANGO_ALIGN_RIGHT },              { "No-show", fw, PANGO_ALIGN_RIGHT },
-		{ "Failed", fw, PANGO_ALIGN_RIGHT },               { "SLA %", fw, PANGO_ALIGN_RIGHT },
+		{ "Visited", fw, PANGO_ALIGN_RIGHT },              { "Completed", fw, PANGO_ALIGN_RIGHT },
+		{ "Cancelled", fw, PANGO_ALIGN_RIGHT },            { "No-show", fw, PANGO_ALIGN_RIGHT },
+		{ "Failed", fw, PANGO_ALIGN_RIGHT },               { "Limit met %", fw, PANGO_ALIGN_RIGHT },
 	};
 	char num[7][32], name[400];
 	const json_t *row;
@@ -383,7 +385,7 @@ static void pdf_groups(struct pdf *p, const json_t *rows, const char *title, con
 		const char *cells[8] = { name };
 		for (size_t k = 0; k < 7; k++)
 			cells[k + 1] = pdf_num(json_object_get(row, keys[k]), num[k], sizeof num[k]);
-		pdf_table_row(p, cols, 8, cells, (int)i);
+		pdf_table_row(p, cols, 8, cells, (int)i, PDF_NORMAL);
 	}
 }
 
@@ -391,7 +393,7 @@ static void pdf_sms(struct pdf *p, const json_t *report)
 {
 	static const char *const keys[] = { "total", "delivered", "sent", "failed", "pending", "delivery_rate_pct" };
 	const struct pdf_col cols[] = {
-		{ "Messages", PDF_BODY_W - 6 * 58, PANGO_ALIGN_LEFT }, { "Queued", 58, PANGO_ALIGN_RIGHT },
+		{ "Fortnight", PDF_BODY_W - 6 * 58, PANGO_ALIGN_LEFT }, { "Messages", 58, PANGO_ALIGN_RIGHT },
 		{ "Delivered", 58, PANGO_ALIGN_RIGHT },                { "With gateway", 58, PANGO_ALIGN_RIGHT },
 		{ "Failed", 58, PANGO_ALIGN_RIGHT },                   { "Pending", 58, PANGO_ALIGN_RIGHT },
 		{ "Delivery %", 58, PANGO_ALIGN_RIGHT },
@@ -406,7 +408,7 @@ static void pdf_sms(struct pdf *p, const json_t *report)
 		const char *cells[7] = { labels[s] };
 		for (size_t k = 0; k < 6; k++)
 			cells[k + 1] = pdf_num(json_object_get(sets[s], keys[k]), num[k], sizeof num[k]);
-		pdf_table_row(p, cols, 7, cells, s);
+		pdf_table_row(p, cols, 7, cells, s, PDF_NORMAL);
 	}
 	pdf_paragraph(p, "Delivery rate = delivered / (delivered + with the gateway + failed); pending messages are "
 			 "not yet with the gateway.",
@@ -427,7 +429,7 @@ static void pdf_grievances(struct pdf *p, const json_t *report)
 	pdf_heading(p, "Grievances and appeals", 60);
 	snprintf(line, sizeof line,
 		 "Raised %s, answered %s, appealed %s, escalated %s, closed %s; open past their time limit at the "
-		 "end of the fortnight: %s.",
+		 "end of the fortnight (or now, while it runs): %s.",
 		 pdf_num(json_object_get(g, "raised"), a[0], sizeof a[0]),
 		 pdf_num(json_object_get(g, "answered"), a[1], sizeof a[1]),
 		 pdf_num(json_object_get(g, "appealed"), a[2], sizeof a[2]),
@@ -444,47 +446,48 @@ static void pdf_grievances(struct pdf *p, const json_t *report)
 		const char *cells[5] = { name };
 		for (size_t k = 0; k < 4; k++)
 			cells[k + 1] = pdf_num(json_object_get(row, keys[k]), num[k], sizeof num[k]);
-		pdf_table_row(p, cols, 5, cells, (int)i);
+		pdf_table_row(p, cols, 5, cells, (int)i, PDF_NORMAL);
 	}
 }
 
 static void pdf_overdue(struct pdf *p, const json_t *report)
 {
 	const struct pdf_col cols[] = {
-		{ "Reference", 92, PANGO_ALIGN_LEFT }, { "Service", 100, PANGO_ALIGN_LEFT },
-		{ "Zone", 48, PANGO_ALIGN_LEFT },      { "Status", 68, PANGO_ALIGN_LEFT },
-		{ "Due", 70, PANGO_ALIGN_LEFT },       { "Days over", 40, PANGO_ALIGN_RIGHT },
-		{ "Officer", PDF_BODY_W - 418, PANGO_ALIGN_LEFT },
+		{ "Reference", 100, PANGO_ALIGN_LEFT }, { "Service", 112, PANGO_ALIGN_LEFT },
+		{ "Zone", 46, PANGO_ALIGN_LEFT },       { "Status", 66, PANGO_ALIGN_LEFT },
+		{ "Due", 62, PANGO_ALIGN_LEFT },        { "Days over", 38, PANGO_ALIGN_RIGHT },
+		{ "Officer", PDF_BODY_W - 424, PANGO_ALIGN_LEFT },
 	};
 	const json_t *rows = json_object_get(report, "overdue"), *row;
 	char due[40], days[32], officer[300];
 	size_t i;
 	pdf_heading(p, "Cases past their time limit", 40);
 	if (json_array_size(rows) == 0) {
-		pdf_paragraph(p, "No case was past its time limit at the end of the fortnight.", PDF_NORMAL, 4);
+		pdf_paragraph(p, "No case was past its time limit at the end of the fortnight (or now, while it runs).", PDF_NORMAL, 4);
 		return;
 	}
 	pdf_table_begin(p, cols, 7);
 	json_array_foreach(rows, i, row) {
 		const json_t *o = json_object_get(row, "officer");
-		/* "2026-11-03T10:00:00+05:30" → "2026-11-03 10:00" */
-		snprintf(due, sizeof due, "%.10s %.5s", pdf_str(row, "due_at"),
+		/* "2026-11-03T10:00:00+05:30" → "2026-11-03" and "10:00" */
+		snprintf(due, sizeof due, "%.10s\n%.5s", pdf_str(row, "due_at"),
 			 strlen(pdf_str(row, "due_at")) > 16 ? pdf_str(row, "due_at") + 11 : "");
 		if (json_is_object(o))
-			snprintf(officer, sizeof officer, "%s (%s)", pdf_str(o, "name"), pdf_str(o, "login"));
+			snprintf(officer, sizeof officer, "%s\n%s", pdf_str(o, "name"), pdf_str(o, "login"));
 		else
 			snprintf(officer, sizeof officer, "none assigned");
 		const char *cells[] = { pdf_str(row, "reference"), pdf_str(row, "service"), pdf_str(row, "zone"),
 					pdf_str(row, "status"), due, pdf_num(json_object_get(row, "days_overdue"), days, sizeof days),
 					officer };
-		pdf_table_row(p, cols, 7, cells, (int)i);
+		pdf_table_row(p, cols, 7, cells, (int)i, PDF_SMALL);
 	}
 }
 
 int report_pdf_render(const json_t *report, buf_t *out)
 {
-	static const char *const fonts[PDF_NFONTS] = { PDF_FONTS " 8.5", PDF_FONTS " Bold 8.5", PDF_FONTS " 7",
-						       PDF_FONTS " Bold 11.5", PDF_FONTS " Bold 16" };
+	static const char *const fonts[PDF_NFONTS] = { PDF_FONTS " 9",	  PDF_FONTS " Bold 9",
+						       PDF_FONTS " 7.5",	  PDF_FONTS " Bold 7.5",
+						       PDF_FONTS " Bold 13", PDF_FONTS " Bold 19" };
 	const json_t *district = json_object_get(report, "district");
 	const json_t *period = json_object_get(report, "period");
 	struct pdf p = { 0 };
@@ -503,6 +506,7 @@ int report_pdf_render(const json_t *report, buf_t *out)
 	p.cr = cairo_create(surface);
 	/* A font map of this call's own: pango's default one is per thread and would outlive it. */
 	fontmap = pango_cairo_font_map_new();
+	pango_cairo_font_map_set_resolution(PANGO_CAIRO_FONT_MAP(fontmap), 72); /* font sizes in points */
 	context = pango_font_map_create_context(fontmap);
 	pango_cairo_update_context(p.cr, context);
 	p.layout = pango_layout_new(context);
