@@ -243,5 +243,5 @@ BEGIN
     'previous', jsonb_build_object(
       'period', jsonb_build_object('code', prev_code, 'from', prev.first_day, 'to', prev.last_day),
       'totals', prev_fig->'totals', 'median_hours', prev_fig->'median_hours', 'sms', prev_fig->'sms',
-      'grievances', prev_fig->'grievances' - 'by_tier')) || cur_fig;
+      'grievances', (prev_fig->'grievances') - 'by_tier')) || cur_fig;
 END $$;
