@@ -62,7 +62,7 @@ DECLARE
   grievances jsonb;
 BEGIN
   -- ---- bookings ----
-  WITH cand AS (
+  WITH cand AS MATERIALIZED (
     -- Bookings with an event in the period, and cases whose time limit may be decided in it
     -- or be overdue at its end (documents collected, neither completed nor rejected before it).
     SELECT e.booking_id FROM booking_event e
@@ -72,24 +72,27 @@ BEGIN
      WHERE c.district_id = p_district AND c.to_status = 'documents_collected' AND c.at < cut
        AND NOT EXISTS (SELECT 1 FROM booking_event x WHERE x.booking_id = c.booking_id
                          AND x.to_status IN ('certificate_ready', 'delivered', 'rejected') AND x.at < t0)),
+  ev AS (
+    -- One row per booking: what its events up to the cut say.
+    SELECT e.booking_id,
+           min(e.at) FILTER (WHERE e.action = 'created') AS created_at,
+           min(e.at) FILTER (WHERE e.to_status = 'arrived') AS arrived_at,
+           coalesce(bool_or(e.to_status = 'arrived' AND e.at >= t0), false) AS visited_in,
+           coalesce(bool_or(e.to_status = 'cancelled' AND e.at >= t0), false) AS cancelled_in,
+           coalesce(bool_or(e.to_status = 'no_show' AND e.at >= t0), false) AS no_show_in,
+           coalesce(bool_or(e.to_status = 'failed' AND e.at >= t0), false) AS failed_in,
+           min(e.at) FILTER (WHERE e.to_status = 'documents_collected') AS started_at,
+           coalesce(min(e.at) FILTER (WHERE e.to_status = 'certificate_ready'),
+                    min(e.at) FILTER (WHERE e.to_status = 'delivered')) AS done_at,
+           min(e.at) FILTER (WHERE e.to_status = 'rejected') AS rejected_at,
+           (array_agg(e.to_status ORDER BY e.at DESC, e.id DESC))[1] AS status_at_cut
+      FROM booking_event e JOIN cand ON cand.booking_id = e.booking_id
+     WHERE e.at < cut
+     GROUP BY e.booking_id),
   f AS (
-    -- One row per booking: what its events up to the cut say. Groups are the booking's
-    -- service, zone and (current) agent.
-    SELECT b.id, b.reference, b.service_code, b.zone_id, b.agent_id, s.sla_days, x.*
-      FROM cand JOIN booking b ON b.id = cand.booking_id JOIN service s ON s.code = b.service_code
-      CROSS JOIN LATERAL (
-        SELECT min(e.at) FILTER (WHERE e.action = 'created') AS created_at,
-               min(e.at) FILTER (WHERE e.to_status = 'arrived') AS arrived_at,
-               coalesce(bool_or(e.to_status = 'arrived' AND e.at >= t0), false) AS visited_in,
-               coalesce(bool_or(e.to_status = 'cancelled' AND e.at >= t0), false) AS cancelled_in,
-               coalesce(bool_or(e.to_status = 'no_show' AND e.at >= t0), false) AS no_show_in,
-               coalesce(bool_or(e.to_status = 'failed' AND e.at >= t0), false) AS failed_in,
-               min(e.at) FILTER (WHERE e.to_status = 'documents_collected') AS started_at,
-               coalesce(min(e.at) FILTER (WHERE e.to_status = 'certificate_ready'),
-                        min(e.at) FILTER (WHERE e.to_status = 'delivered')) AS done_at,
-               min(e.at) FILTER (WHERE e.to_status = 'rejected') AS rejected_at,
-               (array_agg(e.to_status ORDER BY e.at DESC, e.id DESC))[1] AS status_at_cut
-          FROM booking_event e WHERE e.booking_id = b.id AND e.at < cut) x),
+    -- Groups are the booking's service, zone and (current) agent.
+    SELECT b.id, b.reference, b.service_code, b.zone_id, b.agent_id, s.sla_days, ev.*
+      FROM ev JOIN booking b ON b.id = ev.booking_id JOIN service s ON s.code = b.service_code),
   g AS (
     SELECT f.*, due.due_at,
            f.created_at >= t0 AS booked_in,
