@@ -161,22 +161,23 @@ BEGIN
     INTO sms
     FROM sms_outbox m WHERE m.district_id = p_district AND m.created_at >= t0 AND m.created_at < cut;
 
-  -- ---- grievances: grievance_event.tier is the grievance's tier after the event ----
+  -- ---- grievances ----
+  -- grievance_event.tier is the tier a step happened at; `appealed` and `escalated` leave it
+  -- for the next one (an escalation at tier 3 moves nowhere: the grievance stays, flagged).
   WITH e1 AS (
     SELECT e.id, e.grievance_id, e.action, e.tier, e.at,
-           lag(e.tier) OVER (PARTITION BY e.grievance_id ORDER BY e.at, e.id) AS prev_tier
+           CASE WHEN e.action = 'raised' THEN 1
+                WHEN e.action IN ('appealed', 'escalated') AND e.tier < 3 THEN e.tier + 1 END AS reached
       FROM grievance_event e WHERE e.district_id = p_district AND e.at < cut),
   e2 AS (
-    -- entry: the grievance arrives at a tier (raised at tier 1, appealed or escalated upwards)
-    SELECT e1.*, (e1.action = 'raised' OR (e1.action IN ('appealed', 'escalated') AND e1.tier > coalesce(e1.prev_tier, 0))) AS entry
+    -- after each event: the grievance's tier, and since when it is at that tier
+    SELECT e1.*, coalesce(e1.reached, e1.tier) AS tier_after,
+           max(e1.at) FILTER (WHERE e1.reached IS NOT NULL)
+             OVER (PARTITION BY e1.grievance_id ORDER BY e1.at, e1.id) AS tier_since
       FROM e1),
-  e3 AS (
-    SELECT e2.*, max(e2.at) FILTER (WHERE e2.entry) OVER (PARTITION BY e2.grievance_id ORDER BY e2.at, e2.id) AS tier_since
-      FROM e2),
   ev AS (
-    SELECT e3.*, e3.at >= t0 AS in_period, coalesce(e3.prev_tier, e3.tier) AS from_tier,
-           e3.tier_since + t.limit_hours * interval '1 hour' AS tier_due
-      FROM e3 LEFT JOIN grievance_tier t ON t.tier = e3.tier),
+    SELECT e2.*, e2.at >= t0 AS in_period, e2.tier_since + t.limit_hours * interval '1 hour' AS tier_due
+      FROM e2 LEFT JOIN grievance_tier t ON t.tier = e2.tier_after),
   last_state AS (
     SELECT DISTINCT ON (ev.grievance_id) ev.*
       FROM ev WHERE ev.action IN ('raised', 'appealed', 'escalated', 'answered', 'closed')
@@ -198,10 +199,10 @@ BEGIN
              ORDER BY t.tier)
         FROM grievance_tier t
         CROSS JOIN LATERAL (
-          SELECT count(*) FILTER (WHERE ev.entry AND ev.tier = t.tier) AS received,
+          SELECT count(*) FILTER (WHERE ev.reached = t.tier) AS received,
                  count(*) FILTER (WHERE ev.action = 'answered' AND ev.tier = t.tier) AS answered,
                  count(*) FILTER (WHERE ev.action = 'answered' AND ev.tier = t.tier AND ev.at <= ev.tier_due) AS in_time,
-                 count(*) FILTER (WHERE ev.action = 'escalated' AND ev.from_tier = t.tier) AS escalated
+                 count(*) FILTER (WHERE ev.action = 'escalated' AND ev.tier = t.tier) AS escalated
             FROM ev WHERE ev.in_period) x), '[]'::jsonb))
     INTO grievances;
 

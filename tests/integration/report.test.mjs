@@ -95,18 +95,27 @@ async function dlr(from, to, status, n, skip = 0) {
 const smsCount = (from, to) => Number(sqlValue(`SELECT count(*) FROM sms_outbox WHERE district_id = ${districtId}
     AND created_at >= ${lit(ist(`${from}T00:00`))} AND created_at < ${lit(ist(`${to}T00:00`))}`));
 
-// A grievance and its events, as the grievance module would record them.
+// A grievance and its events, as the grievance module records them: an event's tier is the
+// tier it happened at (an appeal or escalation leaves that tier for the next). The row is
+// written with the contract's columns, and tier_started_at where the real table has it.
+let grievanceExtra; // the real sql/005 has tier_started_at NOT NULL; the placeholder has not
 function grievance(key, booking, events) {
+  grievanceExtra ??= sqlValue(`SELECT count(*) FROM information_schema.columns
+                                WHERE table_name = 'grievance' AND column_name = 'tier_started_at'`) === '1';
   const ref = `GV-${randomBytes(6).toString('hex').toUpperCase().match(/.{4}/g).join('-')}`;
-  const last = events[events.length - 1];
-  const status = { answered: 'answered', closed: 'closed' }[last[0]] || 'open';
+  const [action, tier, t] = events[events.length - 1];
+  const current = ['appealed', 'escalated'].includes(action) && tier < 3 ? tier + 1 : tier;
+  const status = { answered: 'answered', closed: 'closed' }[action] || 'open';
+  const since = ist(events.filter(([a, x]) => a === 'raised' || (['appealed', 'escalated'].includes(a) && x < 3)).pop()[2]);
   const id = sqlValue(`INSERT INTO grievance (reference, district_id, booking_id, raised_by, kind, description, tier, status,
-                                              due_at, created_at, updated_at)
-    SELECT ${lit(ref)}, x.district_id, x.id, x.booker_id, 'delay', 'test grievance ${key}', ${last[1]}, ${lit(status)},
-           ${lit(ist(events[0][2]))}::timestamptz + interval '72 hours', ${lit(ist(events[0][2]))}, ${lit(ist(last[2]))}
+                                              due_at, created_at, updated_at, closed_at${grievanceExtra ? ', tier_started_at' : ''})
+    SELECT ${lit(ref)}, x.district_id, x.id, x.booker_id, 'delay', 'test grievance ${key}', ${current}, ${lit(status)},
+           ${lit(since)}::timestamptz + (SELECT limit_hours FROM grievance_tier WHERE tier = ${current}) * interval '1 hour',
+           ${lit(ist(events[0][2]))}, ${lit(ist(t))}, ${status === 'closed' ? lit(ist(t)) : 'NULL'}
+           ${grievanceExtra ? `, ${lit(since)}` : ''}
       FROM booking x WHERE x.reference = ${lit(booking)} RETURNING id`);
-  const values = events.map(([action, tier, t]) => `(${id}, (SELECT district_id FROM grievance WHERE id = ${id}), ${lit(action)}, ${tier},
-      ${action === 'answered' ? "'officer'" : action === 'escalated' || action === 'reminder' ? "'system'" : "'resident'"}, ${lit(ist(t))})`);
+  const values = events.map(([a, x, at]) => `(${id}, (SELECT district_id FROM grievance WHERE id = ${id}), ${lit(a)}, ${x},
+      ${a === 'answered' ? "'officer'" : a === 'escalated' || a === 'reminder' ? "'system'" : "'resident'"}, ${lit(ist(at))})`);
   sql(`INSERT INTO grievance_event (grievance_id, district_id, action, tier, actor_role, at) VALUES ${values.join(', ')}`);
   return id;
 }
@@ -255,12 +264,15 @@ before(async () => {
   await dlr('2025-03-16', '2025-04-01', 'accepted', 2, 4);
   await dlr('2025-03-16', '2025-04-01', 'undelivered', 1, 6);
 
-  // ---- grievances (tier after each event) ----
+  // ---- grievances (each event at the tier it happened at) ----
   grievance('G1', b.B2.reference, [['raised', 1, '2025-03-06T10:00'], ['answered', 1, '2025-03-07T10:00'],
     ['closed', 1, '2025-03-08T10:00']]);
   grievance('G2', b.B3.reference, [['raised', 1, '2025-03-10T10:00'], ['reminder', 1, '2025-03-12T18:00'],
-    ['escalated', 2, '2025-03-13T10:00'], ['answered', 2, '2025-03-18T10:00'], ['appealed', 3, '2025-03-19T10:00']]);
-  grievance('G3', b.B7.reference, [['raised', 1, '2025-03-17T10:00'], ['escalated', 2, '2025-03-20T10:00']]);
+    ['escalated', 1, '2025-03-13T10:00'], ['answered', 2, '2025-03-18T10:00'], ['appealed', 2, '2025-03-19T10:00']]);
+  grievance('G3', b.B7.reference, [['raised', 1, '2025-03-17T10:00'], ['escalated', 1, '2025-03-20T10:00']]);
+  // G6 goes up both tiers by escalation and is flagged at tier 3 (12 Mar + 360 h = 27 Mar 10:00).
+  grievance('G6', b.B1.reference, [['raised', 1, '2025-03-02T10:00'], ['escalated', 1, '2025-03-05T10:00'],
+    ['escalated', 2, '2025-03-12T10:00'], ['escalated', 3, '2025-03-27T10:00']]);
   grievance('G4', b.B5.reference, [['raised', 1, '2025-03-25T10:00'], ['linked', 1, '2025-03-25T10:05'],
     ['closed', 1, '2025-03-26T10:00']]);
   // Another district's grievance in the same days is not counted.
@@ -275,8 +287,11 @@ after(async () => {
 // ---- the figures, written out from the history above ----
 const P1_TOTALS = fig(4, 2, 0, 1, 1, 0, 0.0);  // B1 missed its limit (due 12 Mar)
 const P2_TOTALS = fig(4, 3, 2, 0, 1, 1, 33.3); // B4 met; B6 (due 26 Mar) and B8 (due 18 Mar) missed
-const P1_GRIEVANCES = { raised: 2, answered: 1, appealed: 0, escalated: 1, closed: 1, open_overdue: 0 };
-const P2_GRIEVANCES = { raised: 2, answered: 1, appealed: 1, escalated: 1, closed: 1, open_overdue: 1 };
+// P1: G1 raised, answered, closed; G2 raised, escalated 1→2; G6 raised, escalated 1→2, 2→3.
+// P2: G3 raised, escalated 1→2 (then past its tier-2 limit, 27 Mar); G2 answered at 2, appealed
+// 2→3; G6 flagged at tier 3 (past its limit); G4 raised and closed.
+const P1_GRIEVANCES = { raised: 3, answered: 1, appealed: 0, escalated: 3, closed: 1, open_overdue: 0 };
+const P2_GRIEVANCES = { raised: 2, answered: 1, appealed: 1, escalated: 2, closed: 1, open_overdue: 2 };
 
 test('the fortnight in progress counts what happened up to now', () => {
   const r = midP2;
@@ -328,7 +343,7 @@ test('the fortnight: totals, groups, medians, overdue with officer, SMS, grievan
   assert.deepEqual(r.grievances, { ...P2_GRIEVANCES, by_tier: [
     { tier: 1, name_en: 'Grievance officer', name_hi: 'शिकायत अधिकारी', raised: 2, answered: 0, escalated: 1, within_limit_pct: 0.0 },
     { tier: 2, name_en: 'Appellate authority', name_hi: 'अपीलीय प्राधिकारी', raised: 1, answered: 1, escalated: 0, within_limit_pct: 100.0 },
-    { tier: 3, name_en: 'Final appellate authority', name_hi: 'अंतिम अपीलीय प्राधिकारी', raised: 1, answered: 0, escalated: 0, within_limit_pct: null },
+    { tier: 3, name_en: 'Final appellate authority', name_hi: 'अंतिम अपीलीय प्राधिकारी', raised: 1, answered: 0, escalated: 1, within_limit_pct: 0.0 },
   ] });
   const total1 = smsCount('2025-03-01', '2025-03-16');
   assert.deepEqual(r.previous, {
@@ -354,7 +369,7 @@ test('the first fortnight on its own: its groups, its overdue case, February bef
   assert.deepEqual(r.overdue.map((o) => [o.reference, o.status, o.days_overdue, o.officer?.login]),
     [[b.B1.reference, 'completed', 3.6, 'tkp-officer']]);
   assert.deepEqual(r.grievances.by_tier.map((t) => [t.raised, t.answered, t.escalated, t.within_limit_pct]),
-    [[2, 1, 1, 50.0], [1, 0, 0, null], [0, 0, 0, null]]);
+    [[3, 1, 2, 33.3], [2, 0, 1, 0.0], [1, 0, 0, null]]);
   assert.deepEqual(r.previous.period, { code: '2025-02-2', from: '2025-02-16', to: '2025-02-28' });
   assert.deepEqual(r.previous.totals, ZERO);
   assert.deepEqual(r.previous.sms, { total: 0, delivered: 0, sent: 0, failed: 0, pending: 0, delivery_rate_pct: null });
