@@ -28,17 +28,6 @@ void agent_tracking_url(const char *reference, char *out, size_t outlen)
 	snprintf(out, outlen, "%s/t/%s", cfg.public_url, full);
 }
 
-static int agent_date_ok(const char *s)
-{
-	/* YYYY-MM-DD; the database checks that the day exists. */
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-			return 0;
-	return 1;
-}
-
 void agent_visits(struct http_req *r)
 {
 	/* The agent's visits of one local day (default: today where the agent works), in
@@ -55,7 +44,7 @@ void agent_visits(struct http_req *r)
 	char date[16], id[24], now[40];
 	enum db_status st;
 	int has = http_query(r, "date", date, sizeof date);
-	if (has < 0 || (has == 1 && !agent_date_ok(date))) {
+	if (has < 0 || (has == 1 && !clock_date_valid(date))) {
 		http_error_field(r, "date", "must be a day as YYYY-MM-DD");
 		return;
 	}
@@ -293,5 +282,5 @@ void agent_location(struct http_req *r)
 	if (st != DB_OK)
 		http_error_db(r, st);
 	else
-		http_reply(r, 204, "application/json; charset=utf-8", "", 0);
+		http_reply(r, 204, NULL, "", 0);
 }

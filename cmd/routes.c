@@ -6,6 +6,7 @@
 #include "agent.h"
 #include "booking.h"
 #include "catalogue.h"
+#include "grievance.h"
 #include "notify_api.h"
 #include "ops.h"
 #include "report.h"
@@ -57,6 +58,17 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/sms/dlr", sms_dlr, 0, 4 * KB, 0 }, /* HMAC-signed raw body, checked before parsing */
 	{ "GET", "/api/v1/admin/sms/dead-letters", sms_dead_letters, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/admin/sla", sla_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+
+	/* grievances and appeals (issue 6) */
+	{ "POST", "/api/v1/grievances", grievance_create, ROLE_RESIDENT, 16 * KB, JSON },
+	{ "GET", "/api/v1/grievances", grievance_list, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/grievances/{reference}", grievance_get, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
+	  0, 0 },
+	{ "POST", "/api/v1/grievances/{reference}/links", grievance_link, ROLE_RESIDENT, 1 * KB, JSON },
+	{ "POST", "/api/v1/grievances/{reference}/answer", grievance_answer, ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
+	  16 * KB, JSON },
+	{ "POST", "/api/v1/grievances/{reference}/appeal", grievance_appeal, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
+	{ "POST", "/api/v1/grievances/{reference}/close", grievance_close, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
 
 	/* nodal officers (issue 3): agents, shifts, zones, unavailability, plans */
 	{ "GET", "/api/v1/admin/agents", admin_agents_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },

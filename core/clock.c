@@ -112,3 +112,20 @@ void clock_now_text(char *out, size_t outlen)
 {
 	clock_format(clock_now_us(), out, outlen);
 }
+
+int clock_date_valid(const char *s)
+{
+	char probe[32];
+	int64_t us;
+	if (strlen(s) != 10 || strspn(s, "0123456789-") != 10 || s[4] != '-' || s[7] != '-')
+		return 0;
+	snprintf(probe, sizeof probe, "%sT00:00:00Z", s);
+	return clock_parse_rfc3339(probe, &us) == 0;
+}
+
+int clock_hhmm_valid(const char *s)
+{
+	return strlen(s) == 5 && s[2] == ':' && strspn(s, "0123456789:") == 5 &&
+	       ((s[0] - '0') * 10 + (s[1] - '0')) < 24 && ((s[3] - '0') * 10 + (s[4] - '0')) < 60 && s[0] != ':' &&
+	       s[1] != ':' && s[3] != ':' && s[4] != ':';
+}

@@ -17,4 +17,9 @@ void clock_format(int64_t us, char *out, size_t outlen);
 /* The current time formatted by clock_format. */
 void clock_now_text(char *out, size_t outlen);
 
+/* 1 if s is a day of the calendar written YYYY-MM-DD (2026-02-30 is not). */
+int clock_date_valid(const char *s);
+/* 1 if s is a time of day written HH:MM (00:00 to 23:59). */
+int clock_hhmm_valid(const char *s);
+
 #endif

@@ -29,7 +29,8 @@ void http_reply_start(struct http_req *r, int status, const char *content_type, 
 	r->status = status;
 	snprintf(length, sizeof length, "%zu", len);
 	mg_response_header_start(r->conn, status);
-	mg_response_header_add(r->conn, "Content-Type", content_type, -1);
+	if (content_type) /* NULL for a reply without a body */
+		mg_response_header_add(r->conn, "Content-Type", content_type, -1);
 	mg_response_header_add(r->conn, "Content-Length", length, -1);
 	mg_response_header_add(r->conn, "X-Request-Id", r->request_id, -1);
 	mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
@@ -74,7 +75,8 @@ void http_reply(struct http_req *r, int status, const char *content_type, const 
 
 void http_reply_json(struct http_req *r, int status, json_t *body)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	/* 15 significant digits: what a double holds exactly in decimal, so 21.28 stays 21.28. */
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	if (!text) {
 		json_decref(body);
 		http_error(r, 500, "internal_error", "the reply could not be encoded");

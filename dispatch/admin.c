@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "booking.h"
 #include "booking_state.h"
 #include "clock.h"
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "plan.h"
 #include "util.h"
+#include "visit.h"
 
 #define ADMIN_CODE_TRIES 3
 
@@ -21,12 +23,6 @@ static void admin_ids(const struct http_req *r, char actor[24], char district[24
 {
 	snprintf(actor, 24, "%lld", r->auth.id);
 	snprintf(district, 24, "%lld", r->auth.district_id);
-}
-
-/* YYYY-MM-DD syntax; the database checks that the day exists. */
-static int admin_date_ok(const char *s)
-{
-	return s && strlen(s) == 10 && strspn(s, "0123456789-") == 10 && s[4] == '-' && s[7] == '-';
 }
 
 /* A skill is a service code, a department or '*'. */
@@ -159,7 +155,7 @@ void admin_agent_create(struct http_req *r)
 	jv_only(&v, r->json, "", fields);
 	const char *name = jv_string(&v, r->json, "", "name", 1, 1, 100);
 	const char *phone = jv_string(&v, r->json, "", "phone", 1, 9, 16);
-	if (!v.failed && (phone[0] != '+' || strspn(phone + 1, "0123456789") != strlen(phone) - 1))
+	if (!v.failed && !account_phone_valid(phone))
 		jv_fail(&v, "", "phone", "must be in international format, e.g. +919876543210");
 	const char *zcode = jv_string(&v, r->json, "", "zone", 1, 2, 16);
 	json_t *base = jv_object(&v, r->json, "", "base", 1);
@@ -266,7 +262,7 @@ void admin_agent_update(struct http_req *r)
 	jv_only(&v, r->json, "", fields);
 	const char *name = jv_string(&v, r->json, "", "name", 0, 1, 100);
 	const char *phone = jv_string(&v, r->json, "", "phone", 0, 9, 16);
-	if (!v.failed && phone && (phone[0] != '+' || strspn(phone + 1, "0123456789") != strlen(phone) - 1))
+	if (!v.failed && phone && !account_phone_valid(phone))
 		jv_fail(&v, "", "phone", "must be in international format, e.g. +919876543210");
 	const char *zcode = jv_string(&v, r->json, "", "zone", 0, 2, 16);
 	json_t *base = jv_object(&v, r->json, "", "base", 0);
@@ -403,11 +399,13 @@ void admin_shift_put(struct http_req *r)
 	const char *start = jv_string(&v, r->json, "", "start", 1, 5, 5);
 	const char *end = jv_string(&v, r->json, "", "end", 1, 5, 5);
 	jv_number(&v, r->json, "", "per_window", 1, 0, 50, &per);
-	if (!v.failed && (start[2] != ':' || end[2] != ':' || strcmp(start, end) >= 0))
+	if (!v.failed && !clock_hhmm_valid(start))
+		jv_fail(&v, "", "start", "must be a local time HH:MM");
+	if (!v.failed && (!clock_hhmm_valid(end) || strcmp(start, end) >= 0))
 		jv_fail(&v, "", "end", "start and end are HH:MM local times, end after start");
 	if (!v.failed && per != (double)(long)per)
 		jv_fail(&v, "", "per_window", "must be a whole number");
-	if (!admin_date_ok(r->params[1])) {
+	if (!clock_date_valid(r->params[1])) {
 		http_error_field(r, "date", "must be YYYY-MM-DD");
 		return;
 	}
@@ -470,13 +468,17 @@ out:
 
 /* ---- zones ---- */
 
+/* One zone as a GeoJSON feature, from zone z joined with its district d. */
+#define ADMIN_ZONE_FEATURE                                                                                     \
+	"jsonb_build_object('type', 'Feature', 'id', z.code, 'geometry', ST_AsGeoJSON(z.area, 7)::jsonb, "     \
+	"  'properties', jsonb_build_object('code', z.code, 'name_en', z.name_en, 'name_hi', z.name_hi, "      \
+	"                                   'district', d.code))"
+
 void admin_zones_list(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object("
-		"  'type', 'Feature', 'id', z.code, 'geometry', ST_AsGeoJSON(z.area, 7)::jsonb, "
-		"  'properties', jsonb_build_object('code', z.code, 'name_en', z.name_en, 'name_hi', z.name_hi, "
-		"                                   'district', d.code)) ORDER BY z.code), '[]'))::text "
+		"SELECT jsonb_build_object('type', 'FeatureCollection', 'features', "
+		"       coalesce(jsonb_agg(" ADMIN_ZONE_FEATURE " ORDER BY z.code), '[]'))::text "
 		"FROM zone z JOIN district d ON d.id = z.district_id WHERE ($1::int = 0 OR z.district_id = $1::int)";
 	char actor[24], district[24];
 	admin_ids(r, actor, district);
@@ -492,9 +494,7 @@ void admin_zone_put(struct http_req *r)
 	static const char q_update[] =
 		"UPDATE zone SET area = ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) WHERE id = $2";
 	static const char q_reply[] =
-		"SELECT jsonb_build_object('type', 'Feature', 'id', z.code, 'geometry', ST_AsGeoJSON(z.area, 7)::jsonb, "
-		"  'properties', jsonb_build_object('code', z.code, 'name_en', z.name_en, 'name_hi', z.name_hi))::text "
-		"FROM zone z WHERE z.id = $1";
+		"SELECT " ADMIN_ZONE_FEATURE "::text FROM zone z JOIN district d ON d.id = z.district_id WHERE z.id = $1";
 	static const char *const feature[] = { "type", "id", "geometry", "properties", NULL };
 	enum db_status st;
 	char *geometry = NULL;
@@ -597,7 +597,13 @@ static enum db_status admin_move_visit(struct http_req *r, const char *booking_i
 		"SELECT $2, $7, $5, $6, 'booking.' || $3, 'booking', $9, jsonb_build_object('event', e.id, 'note', $8::text) FROM e";
 	static const char q_notify[] =
 		"SELECT booking_notify($1, 'reassigned', $2, (SELECT name FROM agent WHERE id = $3), 'to:' || $3 || ':' || $4)";
-	char now[40], actor[24], note[160], stamp[24], new_id[16] = "";
+	/* A frozen visit was announced with its agent and code: the new agent gets a new code,
+	 * and the resident is told both (the old code must not open the door any more). */
+	static const char q_recode[] = "UPDATE booking SET visit_code_hash = decode($2, 'hex') WHERE id = $1";
+	static const char q_notify_frozen[] =
+		"SELECT booking_notify_ex($1, 'booking_reassigned', $2, NULL, 'to:' || $3 || ':' || $4, "
+		"                         jsonb_build_object('code', $5::text))";
+	char now[40], actor[24], note[160], stamp[24], new_id[16] = "", code[VISIT_CODE_DIGITS + 1], hash[65];
 	enum db_status st;
 	PGresult *b = NULL, *res = NULL;
 
@@ -647,9 +653,22 @@ static enum db_status admin_move_visit(struct http_req *r, const char *booking_i
 		snprintf(note, sizeof note, "agent changed to %s", new_code);
 		const char *ep[] = { booking_id, db_get(b, 0, 9), "reassigned", status, auth_role_name(r->auth.role), actor,
 				     now, note, db_get(b, 0, 10) };
-		const char *np[] = { booking_id, now, new_id, stamp };
-		if ((st = db_run(q_record, 9, ep)) != DB_OK || (st = db_run(q_notify, 4, np)) != DB_OK)
+		if ((st = db_run(q_record, 9, ep)) != DB_OK)
 			goto out;
+		if (frozen) {
+			if (visit_code_new(db_get(b, 0, 10), code, hash) != 0) {
+				st = DB_FAILED;
+				goto out;
+			}
+			const char *cp[] = { booking_id, hash };
+			const char *np[] = { booking_id, now, new_id, stamp, code };
+			if ((st = db_run(q_recode, 2, cp)) != DB_OK || (st = db_run(q_notify_frozen, 5, np)) != DB_OK)
+				goto out;
+		} else {
+			const char *np[] = { booking_id, now, new_id, stamp };
+			if ((st = db_run(q_notify, 4, np)) != DB_OK)
+				goto out;
+		}
 		*outcome = ADMIN_MOVED;
 	} else if (explicit_move) {
 		*outcome = ADMIN_NO_AGENT; /* the officer's move found no unit: nothing changes */
@@ -695,7 +714,7 @@ void admin_agent_unavailable(struct http_req *r)
 
 	jv_only(&v, r->json, "", fields);
 	const char *day = jv_string(&v, r->json, "", "date", 1, 10, 10);
-	if (!v.failed && !admin_date_ok(day))
+	if (!v.failed && !clock_date_valid(day))
 		jv_fail(&v, "", "date", "must be YYYY-MM-DD");
 	const char *reason = jv_string(&v, r->json, "", "reason", 1, 1, 200);
 	if (v.failed) {
@@ -908,7 +927,7 @@ void admin_unplaced(struct http_req *r)
 		"  AND ($2::date IS NULL OR (b.window_start AT TIME ZONE d.time_zone)::date = $2::date)";
 	char actor[24], district[24], day[16];
 	int has_day = http_query(r, "date", day, sizeof day);
-	if (has_day && (has_day < 0 || !admin_date_ok(day))) {
+	if (has_day && (has_day < 0 || !clock_date_valid(day))) {
 		http_error_field(r, "date", "must be YYYY-MM-DD");
 		return;
 	}
@@ -932,7 +951,7 @@ void admin_plan_run(struct http_req *r)
 
 	jv_only(&v, r->json, "", fields);
 	const char *day = jv_string(&v, r->json, "", "date", 1, 10, 10);
-	if (!v.failed && !admin_date_ok(day))
+	if (!v.failed && !clock_date_valid(day))
 		jv_fail(&v, "", "date", "must be YYYY-MM-DD");
 	const char *zone = jv_string(&v, r->json, "", "zone", 0, 2, 16);
 	if (v.failed) {
@@ -1002,7 +1021,7 @@ void admin_plan_get(struct http_req *r)
 	PGresult *res = NULL;
 	int has_day = http_query(r, "date", day, sizeof day);
 	int has_zone = http_query(r, "zone", zone, sizeof zone);
-	if (has_day != 1 || !admin_date_ok(day)) {
+	if (has_day != 1 || !clock_date_valid(day)) {
 		http_error_field(r, "date", "is required, as YYYY-MM-DD");
 		return;
 	}

@@ -18,13 +18,19 @@ struct seed_account {
 	const char *login;
 	const char *role;
 	const char *name;
+	const char *phone;    /* for SLA and grievance messages; NULL = none */
+	const char *language;
 };
 
+/* In this order in demo-accounts.json, so that the first account of each role is the one
+ * tests and the README use. The grievance authorities of RPR (issue 6): the nodal officer
+ * answers tier 1, the appellate officer tier 2, the committee chair tier 3. */
 static const struct seed_account seed_staff[] = {
-	{ "operator", "operator", "Call-centre operator (demo)" },
-	{ "officer", "officer", "Nodal officer, Raipur (demo)" },
-	{ "committee", "committee", "District committee member (demo)" },
-	{ "admin", "admin", "Administrator (demo)" },
+	{ "operator", "operator", "Call-centre operator (demo)", NULL, "hi" },
+	{ "officer", "officer", "Nodal officer, Raipur (demo)", "+919826000001", "hi" },
+	{ "committee", "committee", "District committee chair (demo)", "+919826000003", "hi" },
+	{ "admin", "admin", "Administrator (demo)", NULL, "en" },
+	{ "appellate", "officer", "Appellate authority, Raipur (demo)", "+919826000002", "en" },
 };
 
 static int seed_random_password(char out[17])
@@ -66,13 +72,23 @@ static int seed_password(const char *kind, const char *login, const char *passwo
 
 static int seed_demo_accounts(const char *data_dir)
 {
+	/* A demo account made by an earlier seed keeps its name and language; it gets a phone
+	 * when it had none. */
 	static const char q_staff[] =
-		"INSERT INTO staff (login, password_hash, role, name, district_id) "
-		"SELECT $1, '!', $2, $3, id FROM district WHERE code = 'RPR' ON CONFLICT (login) DO NOTHING";
+		"INSERT INTO staff (login, password_hash, role, name, district_id, phone, language) "
+		"SELECT $1, '!', $2, $3, id, $4, $5 FROM district WHERE code = 'RPR' "
+		"ON CONFLICT (login) DO UPDATE SET phone = coalesce(staff.phone, EXCLUDED.phone)";
+	static const char q_authority[] =
+		"INSERT INTO grievance_authority (district_id, tier, staff_id) "
+		"SELECT s.district_id, v.tier, s.id FROM (VALUES (1, 'officer'), (2, 'appellate'), (3, 'committee')) "
+		"  AS v(tier, login) JOIN staff s ON s.login = v.login WHERE s.district_id IS NOT NULL "
+		"ON CONFLICT (district_id, tier) DO NOTHING";
 	static const char q_list[] =
-		"SELECT 'staff', login, role, password_hash, name FROM staff WHERE login = ANY($1::text[]) "
-		"UNION ALL SELECT 'agent', code, 'agent', password_hash, name FROM agent WHERE code LIKE 'RPR-A%' "
-		"ORDER BY 1 DESC, 2";
+		"SELECT * FROM (SELECT 'staff' AS kind, login, role, password_hash, name FROM staff "
+		"                WHERE login = ANY($1::text[]) "
+		"               UNION ALL SELECT 'agent', code, 'agent', password_hash, name FROM agent "
+		"                WHERE code LIKE 'RPR-A%') a "
+		"ORDER BY kind DESC, array_position($1::text[], login), login";
 	char path[4096], tmp[4200], password[17];
 	json_error_t jerr;
 	json_t *known, *out = json_array();
@@ -87,11 +103,14 @@ static int seed_demo_accounts(const char *data_dir)
 		known = json_array();
 	}
 	for (size_t i = 0; i < sizeof seed_staff / sizeof seed_staff[0]; i++) {
-		const char *p[] = { seed_staff[i].login, seed_staff[i].role, seed_staff[i].name };
-		if (db_run(q_staff, 3, p) != DB_OK)
+		const char *p[] = { seed_staff[i].login, seed_staff[i].role, seed_staff[i].name, seed_staff[i].phone,
+				    seed_staff[i].language };
+		if (db_run(q_staff, 5, p) != DB_OK)
 			goto out;
 	}
-	const char *lp[] = { "{operator,officer,committee,admin}" };
+	if (db_run(q_authority, 0, NULL) != DB_OK)
+		goto out;
+	const char *lp[] = { "{operator,officer,committee,admin,appellate}" };
 	res = db_exec(q_list, 1, lp, &st);
 	if (st != DB_OK)
 		goto out;

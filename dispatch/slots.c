@@ -9,15 +9,6 @@
 #include "config.h"
 #include "util.h"
 
-int slots_parse_date(const char *s)
-{
-	char probe[32];
-	int64_t us;
-	if (strlen(s) != 10)
-		return -1;
-	snprintf(probe, sizeof probe, "%sT00:00:00Z", s);
-	return clock_parse_rfc3339(probe, &us);
-}
 
 /* Reads a query number in [min, max] into out; replies 400 and returns -1 when bad. */
 static int slots_query_number(struct http_req *r, const char *name, double min, double max, double *out)
@@ -142,7 +133,7 @@ void slots_list(struct http_req *r)
 	if (slots_query_number(r, "lat", -90, 90, &lat) != 0 || slots_query_number(r, "lon", -180, 180, &lon) != 0)
 		goto out;
 	int has_from = http_query(r, "from", from, sizeof from);
-	if (has_from && (has_from < 0 || slots_parse_date(from) != 0)) {
+	if (has_from && (has_from < 0 || !clock_date_valid(from))) {
 		http_error_field(r, "from", "must be a date YYYY-MM-DD");
 		goto out;
 	}

@@ -9,7 +9,5 @@ void slots_list(struct http_req *r); /* GET /api/v1/slots?service=&lat=&lon=&fro
 /* Drops the cached availability of a zone after a booking changed there. */
 void slots_invalidate(long zone);
 
-/* YYYY-MM-DD with a real calendar day; 0 when valid. */
-int slots_parse_date(const char *s);
 
 #endif

@@ -29,8 +29,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 		pg_ctlcluster 15 main stop || true
 	fi
 fi
-if [ "${1:-}" = "--test" ] && [ ! -d node_modules/playwright-core ]; then
-	echo "install-deps: npm ci (playwright-core)" >&2
+# npm ls fails when a package of package-lock.json is missing or of another version.
+if [ "${1:-}" = "--test" ] && ! npm ls --depth=0 >/dev/null 2>&1; then
+	echo "install-deps: npm ci (playwright-core, yaml, ajv for the tests)" >&2
 	npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 exit 0

@@ -3,7 +3,8 @@
  * connection LISTENs on mitan_work and wakes the worker when a job or message is added,
  * otherwise it looks every cfg.worker_poll_ms. Each pass: enqueue the recurring jobs that are
  * due (idempotently, by dedupe key), run due jobs (visit-day notices, evening reminders, SLA
- * scans), then deliver due SMS. Time always comes from core/clock. */
+ * scans with the grievances' reminders and escalations), then deliver due SMS. Time always
+ * comes from core/clock. */
 #ifndef MITAN_SCHED_H
 #define MITAN_SCHED_H
 

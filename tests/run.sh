@@ -86,9 +86,7 @@ step "integration tests"
 run_node tests/integration
 
 step "browser tests"
-# One more run when a browser test fails: the agent app's offline test is timing-sensitive on
-# a loaded 2-core machine (a known flake being chased); the retry is announced above.
-run_node tests/browser 1
+run_node tests/browser
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
 	echo "the server died during the tests:"

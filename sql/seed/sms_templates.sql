@@ -27,3 +27,30 @@ INSERT INTO sms_template (code, language, body) VALUES
 ('reminder_ack', 'en', 'Mitan: your reminder on {#ref#} ({#status#}) has been sent to the nodal officer.'),
 ('reminder_ack', 'hi', 'मितान: {#ref#} ({#status#}) पर आपका अनुस्मारक नोडल अधिकारी को भेज दिया गया है।')
 ON CONFLICT (code, language) DO UPDATE SET body = EXCLUDED.body;
+
+-- Grievances and appeals (issue 6, sql/005_grievance.sql): to the resident at every step,
+-- and to the authority who must answer. {#ref#} is the grievance (GV-…), {#booking#} the
+-- visit (MT-…), {#tier#} the authority, {#due#} a deadline with its zone, {#decision#} and
+-- {#kind#} short labels.
+INSERT INTO sms_template (code, language, body) VALUES
+('grievance_raised', 'en', 'Mitan: your grievance {#ref#} about visit {#booking#} is registered with the {#tier#}. An answer is due by {#due#}.'),
+('grievance_raised', 'hi', 'मितान: भेंट {#booking#} पर आपकी शिकायत {#ref#} {#tier#} के पास दर्ज हो गई है। उत्तर {#due#} तक मिलेगा।'),
+('grievance_answered', 'en', 'Mitan: the {#tier#} answered your grievance {#ref#}: {#decision#}. Not satisfied? Appeal in the Mitan app or at the helpline.'),
+('grievance_answered', 'hi', 'मितान: {#tier#} ने आपकी शिकायत {#ref#} का उत्तर दिया: {#decision#}। संतुष्ट नहीं हैं? मितान ऐप या हेल्पलाइन से अपील करें।'),
+('grievance_answered_final', 'en', 'Mitan: the {#tier#} answered your grievance {#ref#}: {#decision#}. This is the final answer.'),
+('grievance_answered_final', 'hi', 'मितान: {#tier#} ने आपकी शिकायत {#ref#} का उत्तर दिया: {#decision#}। यह अंतिम उत्तर है।'),
+('grievance_appealed', 'en', 'Mitan: your appeal on grievance {#ref#} is with the {#tier#}. An answer is due by {#due#}.'),
+('grievance_appealed', 'hi', 'मितान: शिकायत {#ref#} पर आपकी अपील {#tier#} के पास है। उत्तर {#due#} तक मिलेगा।'),
+('grievance_escalated', 'en', 'Mitan: grievance {#ref#} was not answered in time and has gone to the {#tier#}. An answer is due by {#due#}.'),
+('grievance_escalated', 'hi', 'मितान: शिकायत {#ref#} का उत्तर समय पर नहीं मिला, इसलिए इसे {#tier#} को भेजा गया है। उत्तर {#due#} तक मिलेगा।'),
+('grievance_flagged', 'en', 'Mitan: grievance {#ref#} has passed the time limit of the {#tier#}. It is flagged to the district committee.'),
+('grievance_flagged', 'hi', 'मितान: शिकायत {#ref#} पर {#tier#} की समय-सीमा पार हो गई है। इसे ज़िला समिति के ध्यान में लाया गया है।'),
+('grievance_closed', 'en', 'Mitan: grievance {#ref#} is closed at your request. Thank you.'),
+('grievance_closed', 'hi', 'मितान: आपके अनुरोध पर शिकायत {#ref#} बंद कर दी गई है। धन्यवाद।'),
+('grievance_assigned', 'en', 'Mitan: grievance {#ref#} ({#kind#}, booking {#booking#}) awaits your answer as the {#tier#} by {#due#}.'),
+('grievance_assigned', 'hi', 'मितान: शिकायत {#ref#} ({#kind#}, भेंट {#booking#}) पर {#tier#} के रूप में आपका उत्तर {#due#} तक अपेक्षित है।'),
+('grievance_reminder', 'en', 'Mitan reminder: grievance {#ref#} ({#kind#}) must be answered by {#due#}.'),
+('grievance_reminder', 'hi', 'मितान अनुस्मारक: शिकायत {#ref#} ({#kind#}) का उत्तर {#due#} तक देना है।'),
+('grievance_overdue', 'en', 'Mitan: grievance {#ref#} ({#kind#}) passed its time limit on {#due#} and is flagged to the district committee.'),
+('grievance_overdue', 'hi', 'मितान: शिकायत {#ref#} ({#kind#}) की समय-सीमा {#due#} को पार हो गई; इसे ज़िला समिति के ध्यान में लाया गया है।')
+ON CONFLICT (code, language) DO UPDATE SET body = EXCLUDED.body;

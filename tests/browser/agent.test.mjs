@@ -60,8 +60,8 @@ test('an agent walks a visit, the upload survives losing the network and a reloa
     await card.locator(`#code-${visit.reference}`).waitFor();
     await card.locator(`#code-${visit.reference}`).fill(visit.code);
     await card.locator('button[data-action=arrived]').click();
-    await card.locator('input.file').first().waitFor();
-    assert.equal(sqlValue(`SELECT status FROM booking WHERE reference = ${lit(visit.reference)}`), 'arrived');
+    await card.locator('input.file').first().waitFor(); // shown as soon as the change is queued
+    await waitFor(() => sqlValue(`SELECT status FROM booking WHERE reference = ${lit(visit.reference)}`) === 'arrived');
     await shot(page, '02-arrived');
 
     // The second PATCH takes the network down with it.

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { api, sql, sqlValue, lit, staffLogin, residentLogin, isError, ledgerMismatches, randomPhone, DATA } from './lib.mjs';
+import { visitCodeHash } from './agent_fixtures.mjs';
 
 const DAY_OFFSET = 10;
 const istDay = (d) => new Date(Date.now() + 5.5 * 3600e3 + d * 86400e3).toISOString().slice(0, 10);
@@ -171,14 +172,24 @@ test('booking takes the nearest capable agent with a unit left; unavailability r
 
   // A frozen (announced) visit is flagged, and moves only on the officer's explicit word.
   sql(`UPDATE agent_window w SET capacity = 2 FROM agent a WHERE a.id = w.agent_id AND a.code = 'P-FAR' AND w.starts_at = ${lit(W1)}::timestamptz`);
-  sql(`UPDATE booking SET status = 'assigned' WHERE reference = ${lit(second)}`);
+  const oldCode = '123456';
+  sql(`UPDATE booking SET status = 'assigned', visit_code_hash = decode(${lit(visitCodeHash(second, oldCode))}, 'hex')
+        WHERE reference = ${lit(second)}`);
   const moved = await api('POST', `/api/v1/admin/bookings/${second}/reassign`, { token: OFFICER, body: { agent: 'P-FAR' } });
   assert.equal(moved.status, 200, moved.text);
   assert.equal(moved.json.status, 'assigned');
   assert.equal(moved.json.agent.code, 'P-FAR');
   assert.equal(moved.json.needs_attention, null);
-  assert.equal(sqlValue(`SELECT count(*) FROM sms_outbox o JOIN booking b ON b.id = o.booking_id
-                          WHERE b.reference = ${lit(second)} AND o.template = 'reassigned'`) >= '1', true);
+  // The resident is told the new agent and a new visit code; the announced code no longer opens the door.
+  const [newCode, agentName, body] = sql(`SELECT o.variables->>'code', o.variables->>'agent', o.body FROM sms_outbox o
+                          JOIN booking b ON b.id = o.booking_id
+                          WHERE b.reference = ${lit(second)} AND o.template = 'booking_reassigned' ORDER BY o.id DESC LIMIT 1`)[0];
+  assert.match(newCode, /^\d{6}$/);
+  assert.match(agentName, /P-FAR/);
+  assert.ok(body.includes(newCode));
+  const stored = sqlValue(`SELECT encode(visit_code_hash, 'hex') FROM booking WHERE reference = ${lit(second)}`);
+  assert.equal(stored, visitCodeHash(second, newCode));
+  assert.notEqual(stored, visitCodeHash(second, oldCode));
   isError(await api('POST', `/api/v1/admin/bookings/${second}/reassign`, { token: OFFICER, body: { agent: 'P-MID' } }), 409, 'agent_full');
   isError(await api('POST', `/api/v1/admin/bookings/${second}/reassign`, { token: rpr, body: {} }), 404);
   assert.equal(ledgerMismatches(), 0);

@@ -201,9 +201,18 @@ static void test_phones_and_dates(void **state)
 	assert_false(account_phone_valid("+0123456789"));
 	assert_false(account_phone_valid("+91 98765 43210"));
 	assert_false(account_phone_valid("+9198765432101234"));
-	assert_int_equal(slots_parse_date("2026-11-24"), 0);
-	assert_int_not_equal(slots_parse_date("2026-02-30"), 0);
-	assert_int_not_equal(slots_parse_date("24-11-2026"), 0);
+	assert_true(clock_date_valid("2026-11-24"));
+	assert_true(clock_date_valid("2028-02-29"));
+	assert_false(clock_date_valid("2026-02-30"));
+	assert_false(clock_date_valid("2026-13-45"));
+	assert_false(clock_date_valid("24-11-2026"));
+	assert_false(clock_date_valid("2026-1-245"));
+	assert_true(clock_hhmm_valid("09:00"));
+	assert_true(clock_hhmm_valid("23:59"));
+	assert_false(clock_hhmm_valid("29:00"));
+	assert_false(clock_hhmm_valid("09:60"));
+	assert_false(clock_hhmm_valid("9:00"));
+	assert_false(clock_hhmm_valid("09:0:"));
 }
 
 static void test_config_names_the_bad_setting(void **state)

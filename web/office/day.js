@@ -15,7 +15,7 @@ let lastOutcome = null;    // what the outcome panel shows, re-rendered on a lan
 const REASONS = { hi: ['बीमार', 'छुट्टी', 'वाहन ख़राब', 'प्रशिक्षण'], en: ['Sick', 'On leave', 'Vehicle broken down', 'Training'] };
 
 const zoneName = (code) => { const z = data.zones.find((x) => x.code === code); return z ? nameOf(z) : code; };
-const serviceName = (code) => (data.services[code] ? nameOf(data.services[code]) : code);
+const serviceName = (x) => { const code = x?.code || x; return data.services[code] ? nameOf(data.services[code]) : code; };
 const agentOf = (code) => data.agents?.find((a) => a.code === code);
 const agentLabel = (code) => { const a = agentOf(code); return a ? `${a.name} (${a.code})` : code; };
 const selected = () => ({ date: $('#date').value, zone: $('#zone').value });
@@ -37,9 +37,11 @@ async function loadGrievances() {
   data.grievances = await call('GET', '/grievances', { query: { status: $('#g-filter').value } });
 }
 
+let loading = 0; // only the newest load draws
 async function load() {
+  const seq = ++loading;
   const { date, zone } = selected();
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say(t('date'), 'error'); return; }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say(t('errDate'), 'error'); $('#date').focus(); return; }
   const q = new URLSearchParams({ date });
   if (zone) q.set('zone', zone);
   history.replaceState(null, '', `?${q}`);
@@ -53,6 +55,7 @@ async function load() {
     call('GET', '/admin/sms/dead-letters'),
     loadGrievances(),
   ]);
+  if (seq !== loading) return;
   Object.assign(data, { plans, unplaced, sla, dead });
   if (agents.ok) data.agents = agents.data;
   renderAll();
@@ -171,15 +174,13 @@ function renderUnplaced() {
   $('#unplaced-count').textContent = num(rows.length);
   if (!rows.length) { fill(box, h('p', { class: 'hint' }, t('noUnplaced'))); return; }
   const all = $('#unplaced-all').checked;
-  fill(box, table('unplaced', [['reference'], ['zone'], ['service'], ['window'], ['agent'], ['attention'], ['since'], ['actions', 'noprint']],
+  fill(box, table('unplaced', [['reference'], ['service'], ['window'], ['agent'], ['attention'], ['actions', 'noprint']],
     h('tbody', {}, rows.map((u) => h('tr', { 'data-ref': u.reference },
       h('td', {}, h('span', { class: 'ref' }, u.reference)),
-      cell(u.zone),
-      cell(serviceName(u.service)),
-      cell(all ? `${dayText(u.window.start)} ${windowText(u.window)}` : windowText(u.window)),
+      h('td', {}, serviceName(u.service), h('div', { class: 'muted' }, zoneName(u.zone))),
+      h('td', {}, all ? h('div', {}, dayText(u.window.start)) : null, windowText(u.window)),
       cell(u.agent ? agentLabel(u.agent) : t('none')),
-      h('td', {}, h('span', { class: 'badge attn' }, t(`st_${u.needs_attention}`))),
-      cell(u.since ? shortDateTime(u.since) : t('none')),
+      h('td', {}, h('span', { class: 'badge attn' }, t(`st_${u.needs_attention}`)), u.since ? h('div', { class: 'muted' }, `${t('since')} ${shortDateTime(u.since)}`) : null),
       h('td', { class: 'noprint' }, h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('reassign')} ${u.reference}`,
         onclick: (e) => openReassign(u, e.currentTarget) }, t('reassign')))))), t('unplacedTitle')));
 }
@@ -192,18 +193,20 @@ function renderSla() {
   const rows = $('#sla-filter').value === 'all' ? r.data.filter((c) => inZone(c.zone)) : slaBreaches();
   $('#sla-count').textContent = num(rows.length);
   if (!rows.length) { fill(box, h('p', { class: 'hint' }, t('noSla'))); return; }
-  fill(box, table('sla', [['reference'], ['service'], ['zone'], ['status'], ['due'], ['elapsed'], ['officer']],
+  fill(box, table('sla', [['reference'], ['service'], ['status'], ['due'], ['officer'], ['actions', 'noprint']],
     h('tbody', {}, rows.map((c) => {
       const late = c.elapsed_percent >= 100;
       return h('tr', { 'data-ref': c.reference, 'data-state': c.state },
         h('td', {}, h('span', { class: 'ref' }, c.reference)),
-        cell(serviceName(c.service)), cell(c.zone), h('td', {}, statusBadge(c.status)),
-        cell(shortDateTime(c.due_at)),
-        h('td', { class: 'n' }, h('span', { class: `bar${late ? ' late' : ''}`, 'aria-hidden': 'true' },
-          h('span', { style: `width:${Math.min(100, Math.max(0, c.elapsed_percent))}%` })), `${num(c.elapsed_percent, 0)} %`),
-        h('td', {}, c.state !== 'on_time' ? h('span', { class: `badge ${c.state}` }, t(`slaState_${c.state}`)) : t('slaState_on_time'),
+        h('td', {}, serviceName(c.service), h('div', { class: 'muted' }, zoneName(c.zone))),
+        h('td', {}, statusBadge(c.status)),
+        h('td', {}, shortDateTime(c.due_at), h('div', { class: 'nowrap' }, h('span', { class: `meter${late ? ' late' : ''}`, 'aria-hidden': 'true' },
+          h('span', { style: `width:${Math.min(100, Math.max(0, c.elapsed_percent))}%` })), `${num(c.elapsed_percent, 0)} %`)),
+        h('td', {}, c.state !== 'on_time' ? h('span', { class: `badge ${c.state}` }, t(`slaState_${c.state}`)) : null,
           late ? [' ', h('span', { class: 'badge overdue' }, t('overdueBadge'))] : null,
-          c.officer ? h('div', { class: 'muted' }, c.officer.name) : null));
+          h('div', { class: 'muted' }, c.officer ? c.officer.name : t('none'))),
+        h('td', { class: 'noprint' }, NEXT[c.status] ? h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('nextStep')} ${c.reference}`,
+          onclick: (e) => openStatus(c, e.currentTarget) }, t('nextStep')) : ''));
     })), t('slaTitle')));
 }
 
@@ -214,10 +217,12 @@ function renderDead() {
   if (!r.ok) { fill(box, failed(r)); return; }
   $('#dead-count').textContent = num(r.data.length);
   if (!r.data.length) { fill(box, h('p', { class: 'hint' }, t('noDead'))); return; }
-  fill(box, table('dead', [['failedAt'], ['to'], ['template'], ['attempts', 'n'], ['error'], ['reference']],
+  fill(box, table('dead', [['failedAt'], ['to'], ['attempts', 'n'], ['error']],
     h('tbody', {}, r.data.map((m) => h('tr', { 'data-id': m.id },
-      cell(shortDateTime(m.failed_at)), cell(m.to), cell(`${m.template} · ${m.language}`), cell(num(m.attempts), 'n'),
-      cell(m.error || t('none')), h('td', {}, m.reference ? h('span', { class: 'ref' }, m.reference) : t('none'))))), t('deadTitle')));
+      cell(shortDateTime(m.failed_at)),
+      h('td', {}, h('span', { class: 'nowrap' }, m.to), h('div', { class: 'muted' }, `${m.template} · ${m.language}`)),
+      cell(num(m.attempts), 'n'),
+      h('td', {}, m.error || t('none'), m.reference ? h('div', {}, h('span', { class: 'ref' }, m.reference)) : null)))), t('deadTitle')));
 }
 
 function renderAgents() {
@@ -243,7 +248,7 @@ function renderAgents() {
 
 // ---- grievances (contract B; a server without them answers 404) ----
 const gKind = (k) => t(`kind_${k}`);
-const tierName = (g) => (typeof g.tier_name === 'object' && g.tier_name ? nameOf(g.tier_name) : g.tier_name || `${t('tier')} ${g.tier}`);
+const tierName = (g) => (g.tier_name_en || g.tier_name_hi ? nameOf({ name_en: g.tier_name_en, name_hi: g.tier_name_hi }) : g.tier_name || '');
 
 function renderGrievances() {
   const r = data.grievances;
@@ -257,17 +262,22 @@ function renderGrievances() {
   $('#grievances-count').textContent = num(r.data.length);
   if (!r.data.length) { fill(box, h('p', { class: 'hint' }, t('noGrievances'))); return; }
   fill(box, r.data.map((g) => {
-    const late = g.status === 'open' && g.due_at && Date.parse(g.due_at) < Date.now();
+    const late = g.overdue ?? (g.status === 'open' && g.due_at && Date.parse(g.due_at) < Date.now());
     const form = g.status === 'open' ? answerForm(g) : null;
-    return h('article', { class: 'grievance', 'data-ref': g.reference },
+    const facts = [`${t('booking')}: ${typeof g.booking === 'object' ? g.booking?.reference : g.booking}`, g.service ? serviceName(g.service) : null, g.zone ? zoneName(g.zone) : null,
+      g.handler?.name ? `${t('handler')}: ${g.handler.name}` : null].filter(Boolean).join(' · ');
+    return h('article', { class: 'grievance', 'data-ref': g.reference, 'data-status': g.status },
       h('header', {}, h('strong', { class: 'ref' }, g.reference), h('span', { class: 'badge' }, gKind(g.kind)),
         h('span', {}, `${t('tier')} ${g.tier}: ${tierName(g)}`), h('span', { class: 'badge' }, t(`gStatus_${g.status}`)),
-        g.due_at ? h('span', { class: late ? 'badge overdue' : 'muted' }, `${t('due')}: ${shortDateTime(g.due_at)}`) : null),
-      h('p', { class: 'muted' }, `${t('booking')}: `, h('span', { class: 'ref' }, typeof g.booking === 'object' ? g.booking?.reference : g.booking)),
+        g.flagged ? h('span', { class: 'badge overdue' }, t('flagged')) : null,
+        g.due_at && g.status === 'open' ? h('span', { class: late ? 'badge overdue' : 'muted' }, `${t('due')}: ${shortDateTime(g.due_at)}`) : null),
+      h('p', { class: 'muted' }, facts),
       g.description ? h('p', { class: 'desc' }, g.description) : null,
+      g.answer ? h('p', { class: 'desc' }, h('strong', {}, `${t(g.decision === 'upheld' ? 'upheld' : 'rejectedDecision')}: `), g.answer) : null,
       g.links?.length ? h('p', { class: 'muted' }, `${t('links')}: ${g.links.map((l) => (typeof l === 'object' ? l.reference : l)).join(', ')}`) : null,
       g.events?.length ? h('details', {}, h('summary', {}, t('history')), h('ul', {}, g.events.map((e) =>
-        h('li', {}, `${shortDateTime(e.at)} · ${e.action}${e.tier ? ` (${t('tier')} ${e.tier})` : ''}${e.note ? `: ${e.note}` : ''}`)))) : null,
+        h('li', {}, `${shortDateTime(e.at)} · ${t(`gEvent_${e.action}`)}${e.tier ? ` (${t('tier')} ${e.tier}${e.to_tier ? ` → ${e.to_tier}` : ''})` : ''}`
+          + `${e.by_name ? ` · ${e.by_name}` : ''}${e.note ? `: ${e.note}` : ''}`)))) : null,
       form);
   }));
 }
@@ -321,7 +331,7 @@ $('#unavail-form').addEventListener('submit', async (e) => {
   const date = $('#unavail-date').value;
   const reason = $('#unavail-reason').value.trim();
   if (!reason) { say2('#unavail-msg', t('errReason')); $('#unavail-reason').focus(); return; }
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say2('#unavail-msg', t('date')); return; }
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) { say2('#unavail-msg', t('errDate')); return; }
   const button = $('#unavail-ok');
   busy(button, true, t('loading'));
   const r = await call('POST', `/admin/agents/${encodeURIComponent(agent.code)}/unavailable`, { body: { date, reason }, timeout: 120000 });
@@ -387,6 +397,53 @@ $('#reassign-form').addEventListener('submit', async (e) => {
 $('#reassign-cancel').addEventListener('click', () => $('#reassign-dlg').close());
 $('#reassign-dlg').addEventListener('close', () => returnFocus?.isConnected && returnFocus.focus());
 
+// ---- the office's steps after the visit (POST /admin/bookings/{ref}/status) ----
+const NEXT = { documents_collected: ['submitted'], completed: ['submitted'], submitted: ['certificate_ready', 'rejected'], certificate_ready: ['delivered'] };
+let statusFor = null;
+function openStatus(b, from) {
+  statusFor = b;
+  returnFocus = from;
+  const choices = NEXT[b.status] || [];
+  $('#status-title').textContent = t('statusTitle', { ref: b.reference });
+  $('#status-info').textContent = [t('currentStatus', { status: t(`st_${b.status}`) }), b.service ? serviceName(b.service) : null,
+    b.zone ? zoneName(b.zone) : null].filter(Boolean).join(' · ');
+  fill($('#status-choices'), h('legend', {}, t('newStatus')), choices.length
+    ? choices.map((st, i) => h('label', { class: 'inline-label' }, h('input', { type: 'radio', name: 'status', value: st, checked: choices.length === 1 && i === 0 }), t(`st_${st}`)))
+    : h('p', { class: 'hint' }, t('noNextStep')));
+  $('#status-ok').disabled = !choices.length;
+  $('#status-note').value = '';
+  say2('#status-msg', '');
+  $('#status-dlg').showModal();
+  ($('#status-choices input') || $('#status-cancel')).focus();
+}
+$('#status-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const ref = statusFor.reference;
+  const status = $('#status-choices input:checked')?.value;
+  if (!status) { say2('#status-msg', t('errStatus')); return; }
+  const note = $('#status-note').value.trim();
+  const button = $('#status-ok');
+  busy(button, true, t('loading'));
+  const r = await call('POST', `/admin/bookings/${encodeURIComponent(ref)}/status`, { body: note ? { status, note } : { status } });
+  busy(button, false);
+  if (!r.ok) { say2('#status-msg', errorText(r.error)); return; }
+  $('#status-dlg').close();
+  say(t('statusDone', { ref, status: t(`st_${r.data.status}`) }), 'ok');
+  await load();
+});
+$('#status-cancel').addEventListener('click', () => $('#status-dlg').close());
+$('#status-dlg').addEventListener('close', () => returnFocus?.isConnected && returnFocus.focus());
+
+async function findBooking(e) {
+  const ref = $('#find-ref').value.trim().toUpperCase();
+  if (!/^MT-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(ref)) { say(t('errFind'), 'error'); $('#find-ref').focus(); return; }
+  const r = await call('GET', `/bookings/${encodeURIComponent(ref)}`);
+  if (!r.ok) { say(errorText(r.error), 'error'); return; }
+  say('');
+  if (['booked', 'assigned'].includes(r.data.status)) openReassign({ ...r.data, agent: r.data.agent?.code }, e?.currentTarget);
+  else openStatus(r.data, $('#find'));
+}
+
 // ---- re-planning the day ----
 $('#replan').addEventListener('click', async (e) => {
   const { date, zone } = selected();
@@ -427,6 +484,8 @@ if (me) {
   $('#sla-filter').addEventListener('change', () => { renderSla(); renderSummary(); });
   $('#g-filter').addEventListener('change', async () => { await loadGrievances(); renderGrievances(); renderSummary(); });
   $('#print').addEventListener('click', () => window.print());
+  $('#find').addEventListener('click', findBooking);
+  $('#find-ref').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); findBooking(); } });
   onLang(() => { renderZoneSelect(); renderAll(); });
   loadOnce().then(load);
 }

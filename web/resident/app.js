@@ -1,19 +1,13 @@
 // Mitan resident app: book a doorstep visit, in Hindi or English. No framework, no build.
 // Steps are sections of index.html shown by the URL hash, so the back button works.
-import { STRINGS } from './i18n.js';
+// This is the core: state, strings, the API, navigation, the OTP login and My bookings.
+// The rest comes only when needed, so that every page stays small: the chosen language's
+// strings (i18n.hi.js or i18n.en.js), the booking flow (book.js) and the grievance screens
+// (grievance.js, with grievance.hi.js or grievance.en.js).
 
 const IST = 'Asia/Kolkata';
 const API = '/api/v1';
 const FLOW = ['service', 'docs', 'place', 'window', 'details', 'login', 'review'];
-// The demo city's areas (Raipur municipal zones): a point inside each.
-const AREAS = [
-  ['gudhiyari', 21.28, 81.59], ['pandri', 21.27, 81.63], ['shankar_nagar', 21.27, 81.67],
-  ['tatibandh', 21.22, 81.59], ['civil_lines', 21.22, 81.63], ['telibandha', 21.22, 81.67],
-];
-const COMMON_ZONES = ['America/New_York', 'America/Chicago', 'America/Los_Angeles', 'America/Toronto',
-  'Europe/London', 'Europe/Berlin', 'Asia/Dubai', 'Asia/Riyadh', 'Asia/Qatar', 'Asia/Singapore',
-  'Australia/Sydney', 'Pacific/Auckland', 'Asia/Kolkata'];
-
 const $ = (sel) => document.querySelector(sel);
 
 // ---- storage (never fatal: private modes may refuse it) ----
@@ -24,18 +18,16 @@ const store = {
 const local = globalThis.localStorage, session = globalThis.sessionStorage;
 
 const browserTz = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || IST; } catch { return IST; } })();
+const isIst = (tz) => tz === IST || tz === 'Asia/Calcutta';
 
 // ---- state ----
 let lang = store.get(local, 'mitan.lang') === 'en' ? 'en' : 'hi';
 const draft = Object.assign({
   service: null, address: '', lat: null, lon: null, area: null, via: null,
-  abroad: false, tz: browserTz, start: null, end: null,
+  abroad: !isIst(browserTz), tz: browserTz, start: null, end: null,
   ben: { name: '', phone: '', language: null }, bookerName: '', idem: null, after: null,
 }, store.get(session, 'mitan.draft') || {});
-let last = store.get(session, 'mitan.last'); // the last booking made, for the confirmation page
 let otp = null; // { request_id, phone }
-const services = {}; // lang -> array
-let receiptUrl = null;
 
 const saveDraft = () => store.set(session, 'mitan.draft', draft);
 
@@ -47,8 +39,19 @@ function sessionInfo() {
 }
 
 // ---- text ----
+const STR = {}; // lang -> strings, loaded on demand
+const PARTS = new Set(['i18n']); // string files: i18n.hi.js, and grievance.hi.js once those screens are used
+const loaded = new Set();
+async function loadLang(l) {
+  STR[l] ??= {};
+  await Promise.all([...PARTS].filter((p) => !loaded.has(`${p}.${l}`)).map(async (p) => {
+    Object.assign(STR[l], (await import(`./${p}.${l}.js`)).default);
+    loaded.add(`${p}.${l}`);
+  }));
+  return STR[l];
+}
 function t(key, vars) {
-  let s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  let s = STR[lang]?.[key] ?? key;
   if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
   return s;
 }
@@ -78,22 +81,30 @@ function h(tag, attrs, ...kids) {
 // ---- messages (one live region) ----
 function say(text, kind = 'info') {
   const m = $('#msg');
+  m.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite'); // before the text changes
   m.className = `msg ${kind}`;
   m.textContent = text || '';
-  m.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite');
   if (kind === 'error' && text) m.scrollIntoView({ block: 'nearest' });
 }
 let pendingMsg = null; // shown after the next step change
 const sayNext = (text, kind) => { pendingMsg = [text, kind]; };
 
-function errorText(err) {
+// An API error in the chosen language: by its code when the app knows it, else by its status
+// (the server's English message is shown only in English).
+function errorText(err, status) {
   if (!err) return t('err_generic');
   const key = `err_${err.code}`;
-  if (STRINGS[lang][key]) {
+  if (STR[lang][key]) {
     const wait = err.retryAfter ? t('minutes', { n: Math.max(1, Math.ceil(err.retryAfter / 60)) }) : t('minutes', { n: 10 });
     return t(key, { wait });
   }
-  return err.message || t('err_generic');
+  if (lang === 'en' && err.message && !/^HTTP \d+$/.test(err.message)) return err.message;
+  const st = status || err.status || 0;
+  if (st === 400 || st === 422) return t('err_bad_input', { field: err.field ? t(`field_${err.field}`) : '' }).replace(/ ?\(\)/, '');
+  if (st === 403) return t('err_forbidden');
+  if (st === 409) return t('err_wrong_state');
+  if (st >= 500) return t('err_unavailable');
+  return t('err_generic');
 }
 
 // ---- formatting ----
@@ -107,7 +118,6 @@ const dayText = (d, tz) => fmt(tz, { weekday: 'long', day: 'numeric', month: 'lo
 const shortDay = (d, tz) => fmt(tz, { weekday: 'short', day: 'numeric', month: 'short' }).format(d);
 const clock = (d, tz) => fmt(tz, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
 const dayKey = (d, tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
-const isIst = (tz) => tz === IST || tz === 'Asia/Calcutta';
 
 function zoneName(tz, d = new Date()) {
   let off = '';
@@ -173,6 +183,7 @@ async function call(method, path, { body, auth, headers = {}, timeout = 30000, a
     let error = { code: 'http_' + res.status, message: `HTTP ${res.status}` };
     try { error = (await res.json()).error || error; } catch { /* not JSON */ }
     error.retryAfter = Number(res.headers.get('Retry-After')) || 0;
+    error.status = res.status;
     if (res.status === 401 && auth) store.set(local, 'mitan.session', null);
     return { ok: false, status: res.status, error };
   } catch {
@@ -181,15 +192,6 @@ async function call(method, path, { body, auth, headers = {}, timeout = 30000, a
     clearTimeout(timer);
   }
 }
-
-async function loadServices() {
-  if (services[lang]) return services[lang];
-  const r = await call('GET', `/services?lang=${lang}`);
-  if (!r.ok) throw r.error;
-  services[lang] = r.data;
-  return r.data;
-}
-const findService = (code) => (services[lang] || []).find((s) => s.code === code);
 
 // ---- navigation ----
 const stepOf = () => (location.hash.slice(1).split('/')[0] || 'service');
@@ -206,7 +208,7 @@ function missingBefore(step) {
     place: () => draft.service,
     window: () => draft.address.trim().length >= 5 && draft.lat != null && draft.lon != null,
     details: () => draft.start,
-    login: () => draft.after === 'mine' || (draft.ben.name.trim() && normalizePhone(draft.ben.phone)),
+    login: () => draft.after || (draft.ben.name.trim() && normalizePhone(draft.ben.phone)),
     review: () => sessionInfo(),
   };
   const upto = FLOW.indexOf(step);
@@ -217,23 +219,34 @@ function missingBefore(step) {
   return null;
 }
 
+// The pages of a signed-in resident: without a session they go to the OTP login, then back.
+const ACCOUNT = ['mine', 'grievances', 'gnew', 'grievance'];
+function needLogin(err) {
+  if (err) sayNext(errorText(err), 'error');
+  draft.after = location.hash.slice(1) || 'mine';
+  saveDraft();
+  go('login', { replace: true });
+}
+let stepArg = ''; // what follows the step in the hash: #grievance/GV-… gives GV-…
+
 let renderSeq = 0;
 async function render() {
   const seq = ++renderSeq;
   let step = stepOf();
   if (!document.querySelector(`section[data-step="${step}"]`)) step = 'service';
-  if (step === 'mine' && !sessionInfo()) { draft.after = 'mine'; saveDraft(); go('login', { replace: true }); return; }
-  if (step === 'done' && !last) { go('service', { replace: true }); return; }
+  if (ACCOUNT.includes(step) && !sessionInfo()) { needLogin(); return; }
   if (FLOW.includes(step)) {
-    const miss = step === 'login' && draft.after === 'mine' ? null : missingBefore(step);
+    const miss = step === 'login' && draft.after ? null : missingBefore(step);
     if (miss) { go(miss, { replace: true }); return; }
-    if (step === 'login' && sessionInfo()) { go(draft.after === 'mine' ? 'mine' : 'review', { replace: true }); return; }
+    if (step === 'login' && sessionInfo()) { go(draft.after || 'review', { replace: true }); return; }
   }
   for (const sec of document.querySelectorAll('section[data-step]')) sec.hidden = sec.dataset.step !== step;
+  $('#boot')?.remove();
   const i = FLOW.indexOf(step);
-  $('#progress').textContent = i >= 0 && draft.after !== 'mine' ? t('stepOf', { n: i + 1, total: FLOW.length }) : '';
+  $('#progress').textContent = i >= 0 && !draft.after ? t('stepOf', { n: i + 1, total: FLOW.length }) : '';
   if (pendingMsg) { say(...pendingMsg); pendingMsg = null; } else say('');
   $('#nav-mine').toggleAttribute('aria-current', step === 'mine');
+  try { stepArg = decodeURIComponent(location.hash.slice(1).split('/').slice(1).join('/')); } catch { stepArg = ''; }
   const heading = document.querySelector(`section[data-step="${step}"] h1`);
   try {
     await VIEWS[step]?.();
@@ -248,74 +261,6 @@ async function render() {
   if (moved) { heading.focus(); moved = false; }
 }
 let moved = false; // focus the heading on navigation, not on the first load
-
-// ---- a. services ----
-function renderServiceList() {
-  const q = $('#q').value.trim().toLowerCase();
-  const list = services[lang] || [];
-  const groups = new Map();
-  let n = 0;
-  for (const s of list) {
-    const dept = STRINGS[lang][`dept_${s.department}`] ? s.department : 'other';
-    const hay = `${s.name_hi} ${s.name_en} ${s.code} ${t(`dept_${dept}`)} ${STRINGS.en[`dept_${dept}`]}`.toLowerCase();
-    if (q && !q.split(/\s+/).every((w) => hay.includes(w))) continue;
-    if (!groups.has(dept)) groups.set(dept, []);
-    groups.get(dept).push(s);
-    n++;
-  }
-  const box = $('#service-list');
-  box.replaceChildren();
-  for (const [dept, items] of groups) {
-    const id = `dept-${dept}`;
-    box.append(h('h2', { id, class: 'group' }, t(`dept_${dept}`)),
-      h('ul', { 'aria-labelledby': id, class: 'plain' }, items.map((s) => h('li', null,
-        h('a', {
-          class: `service${s.code === draft.service ? ' selected' : ''}`, href: '#docs', 'data-code': s.code,
-          onclick: () => { if (draft.service !== s.code) { draft.service = s.code; draft.start = null; draft.idem = null; } draft.after = null; saveDraft(); },
-        }, h('span', { class: 'name' }, s.name), h('span', { class: 'meta' }, money(s.fee_paise)))))));
-  }
-  $('#q-count').textContent = n ? t('matches', { n }) : t('noMatch');
-}
-
-// ---- b. documents ----
-function docItems(docs) {
-  return docs.map((d) => h('li', { class: d.mandatory ? 'req' : 'opt' },
-    h('span', { class: 'name' }, d.name),
-    h('span', { class: `badge ${d.mandatory ? 'req' : 'opt'}` }, d.mandatory ? t('required') : t('optional')),
-    d.notes ? h('span', { class: 'notes' }, d.notes) : null));
-}
-
-// ---- c. place ----
-function locationText() {
-  if (draft.lat == null) return t('noLocation');
-  const where = draft.via === 'area' ? t(`area_${draft.area}`) : draft.via === 'geo' ? t('myLocation') : t('typed');
-  return t('chosen', { where: `${where} (${(+draft.lat).toFixed(4)}, ${(+draft.lon).toFixed(4)})` });
-}
-function setLocation(lat, lon, via, area = null) {
-  draft.lat = lat; draft.lon = lon; draft.via = via; draft.area = area;
-  saveDraft();
-  $('#lat').value = lat ?? ''; $('#lon').value = lon ?? '';
-  for (const r of document.querySelectorAll('input[name="area"]')) r.checked = r.value === area;
-  $('#loc-chosen').textContent = locationText();
-}
-
-// ---- d. windows ----
-function fillZones() {
-  const sel = $('#tz');
-  if (sel.options.length) return;
-  let all = [];
-  try { all = Intl.supportedValuesOf('timeZone'); } catch { /* old browsers: the common list only */ }
-  const common = COMMON_ZONES.filter((z) => z !== browserTz);
-  const rest = all.filter((z) => !COMMON_ZONES.includes(z) && z !== browserTz);
-  const opt = (z) => h('option', { value: z }, z.replace(/_/g, ' '));
-  sel.append(opt(browserTz), h('optgroup', { label: t('commonZones'), id: 'tz-common' }, common.map(opt)));
-  if (rest.length) sel.append(h('optgroup', { label: t('allZones'), id: 'tz-all' }, rest.map(opt)));
-  if (![...sel.options].some((o) => o.value === draft.tz)) sel.append(opt(draft.tz));
-}
-function tzNote() {
-  const tz = displayTz();
-  $('#tz-note').textContent = isIst(tz) ? t('timesIst') : t('timesBoth', { zone: zoneName(tz) });
-}
 
 // The windows as radio buttons grouped by day in IST; full ones disabled.
 function slotChooser(slots, { name, current = null, tz = displayTz() }) {
@@ -348,110 +293,12 @@ async function fetchSlots(service, lat, lon) {
 
 // ---- the views ----
 const VIEWS = {
-  async service() {
-    $('#service-list').replaceChildren(h('p', { class: 'loading' }, t('loading')));
-    await loadServices();
-    renderServiceList();
-  },
-
-  async docs() {
-    await loadServices();
-    const s = findService(draft.service);
-    if (!s) { go('service', { replace: true }); return; }
-    $('#docs-name').textContent = s.name;
-    $('#docs-desc').textContent = s.description || '';
-    $('#docs-list').replaceChildren(...docItems(s.documents));
-    $('#docs-fee').textContent = money(s.fee_paise);
-    $('#docs-sla').textContent = t('slaDays', { n: s.sla_days });
-  },
-
-  place() {
-    const box = $('#area-list');
-    box.replaceChildren(...AREAS.map(([key, lat, lon]) => h('label', { class: 'choice' },
-      h('input', { type: 'radio', name: 'area', value: key, checked: draft.area === key, onchange: () => setLocation(lat, lon, 'area', key) }),
-      ` ${t(`area_${key}`)}`)));
-    $('#address').value = draft.address;
-    $('#lat').value = draft.lat ?? ''; $('#lon').value = draft.lon ?? '';
-    if (draft.via === 'typed') $('#coords').open = true;
-    $('#loc-chosen').textContent = locationText();
-  },
-
-  async window() {
-    fillZones();
-    for (const [id, key] of [['#tz-common', 'commonZones'], ['#tz-all', 'allZones']]) if ($(id)) $(id).label = t(key);
-    $('#abroad').checked = draft.abroad;
-    $('#tz-wrap').hidden = !draft.abroad;
-    $('#tz').value = draft.tz;
-    tzNote();
-    const box = $('#slot-list');
-    const bar = $('#window-form .actions');
-    bar.hidden = true;
-    box.replaceChildren(h('p', { class: 'loading' }, t('loading')));
-    const r = await fetchSlots(draft.service, draft.lat, draft.lon);
-    if (!r.ok) {
-      box.replaceChildren(h('p', { class: 'msg error', role: 'alert' }, errorText(r.error)),
-        r.error.code === 'outside_service_area' ? h('p', null, h('a', { href: '#place', class: 'button secondary' }, t('changePlace')))
-          : h('p', null, h('button', { type: 'button', class: 'secondary', onclick: render }, t('retry'))));
-      return;
-    }
-    box.lastSlots = r.data;
-    bar.hidden = !r.data.length;
-    box.replaceChildren(r.data.length ? slotChooser(r.data, { name: 'slot' }) : h('p', null, t('noSlots')));
-  },
-
-  details() {
-    const ab = draft.abroad;
-    $('#details-intro').textContent = ab ? t('abroadIntro') : t('selfIntro');
-    $('#ben-legend').textContent = ab ? t('benLegendAbroad') : t('benLegendSelf');
-    $('#booker-set').hidden = !ab;
-    $('#ben-lang-wrap').hidden = !ab;
-    $('#bk-name').required = ab;
-    const s = sessionInfo();
-    $('#ben-name').value = draft.ben.name || (!ab && s?.name) || '';
-    $('#ben-phone').value = draft.ben.phone || (!ab && s?.phone) || '';
-    $('#ben-lang').value = draft.ben.language || lang;
-    $('#bk-name').value = draft.bookerName || s?.name || '';
-  },
-
   login() {
-    const ab = draft.abroad && draft.after !== 'mine';
+    const ab = draft.abroad && !draft.after;
     $('#login-intro').textContent = ab ? t('loginIntroAbroad') : t('loginIntro');
-    if (!$('#phone').value) $('#phone').value = ab || draft.after === 'mine' ? '' : draft.ben.phone;
+    if (!$('#phone').value) $('#phone').value = ab || draft.after ? '' : draft.ben.phone;
     $('#verify-form').hidden = !otp;
     $('#send-wrap').hidden = !!otp;
-  },
-
-  async review() {
-    await loadServices();
-    const s = findService(draft.service);
-    $('#review-list').replaceChildren(...facts([
-      [t('service'), s ? s.name : draft.service],
-      [t('window'), windowLines(draft.start, draft.end, displayTz())],
-      [t('addressShort'), [draft.address, locationText()]],
-      [t('personAtDoor'), [draft.ben.name, normalizePhone(draft.ben.phone),
-        draft.abroad ? `${t('smsLang')}: ${t(`lang_${draft.ben.language || lang}`)}` : null]],
-      draft.abroad ? [t('booker'), [draft.bookerName, sessionInfo()?.phone, zoneName(draft.tz)]] : null,
-      [t('fee'), s ? money(s.fee_paise) : ''],
-    ]));
-  },
-
-  done() {
-    const b = last;
-    $('#done-ref').textContent = b.reference;
-    const tz = b.window_local?.booker?.time_zone;
-    const svc = b.service || {};
-    $('#done-facts').replaceChildren(...facts([
-      [t('service'), svc[`name_${lang}`] || svc.name],
-      [t('window'), windowLines(b.window.start, b.window.end, tz && !isIst(tz) ? tz : displayTz())],
-      [t('addressShort'), b.address],
-      [t('personAtDoor'), b.beneficiary?.name],
-      [t('fee'), money(b.fee_paise)],
-      [t('status'), t(`status_${b.status}`)],
-    ]));
-    const docs = (b.documents || []).map((d) => ({ ...d, name: d[`name_${lang}`] || d.name, notes: b.lang === lang ? d.notes : null }));
-    $('#done-docs').replaceChildren(...docItems(docs));
-    $('#done-track').href = b.tracking_url;
-    showReceipt(b.reference);
   },
 
   async mine() {
@@ -460,7 +307,7 @@ const VIEWS = {
     box.replaceChildren(h('p', { class: 'loading' }, t('loading')));
     const r = await call('GET', `/bookings?lang=${lang}`, { auth: true });
     if (!r.ok) {
-      if (r.status === 401) { sayNext(errorText(r.error), 'error'); draft.after = 'mine'; saveDraft(); go('login', { replace: true }); return; }
+      if (r.status === 401) { needLogin(r.error); return; }
       box.replaceChildren(h('p', { class: 'msg error' }, errorText(r.error)), h('button', { type: 'button', class: 'secondary', onclick: render }, t('retry')));
       return;
     }
@@ -484,20 +331,23 @@ function facts(rows) {
 }
 
 // ---- the receipt: needs the bearer token, so it is fetched and shown from a blob URL ----
-async function showReceipt(ref) {
-  const box = $('#receipt-box');
+const receiptUrls = new Map(); // reference -> blob URL
+async function showReceipt(ref, box = $('#receipt-box')) {
   box.replaceChildren(h('p', { class: 'loading' }, t('loading')));
   const r = await call('GET', `/bookings/${encodeURIComponent(ref)}/receipt.svg`, { auth: true, as: 'blob' });
   if (!r.ok) {
-    box.replaceChildren(h('p', null, t('receiptFailed'), ' ', h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt(ref) }, t('retry'))));
+    box.replaceChildren(h('p', { role: 'alert' }, t('receiptFailed'), ' ', errorText(r.error), ' ',
+      h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt(ref, box) }, t('retry'))));
     return;
   }
-  if (receiptUrl) URL.revokeObjectURL(receiptUrl);
-  receiptUrl = URL.createObjectURL(r.data);
-  box.replaceChildren(h('img', { id: 'receipt', src: receiptUrl, alt: t('receiptAlt', { ref }), width: 360 }),
+  if (receiptUrls.has(ref)) URL.revokeObjectURL(receiptUrls.get(ref));
+  const url = URL.createObjectURL(r.data);
+  receiptUrls.set(ref, url);
+  const confirmation = box.id === 'receipt-box'; // printing is offered there (the page is the receipt)
+  box.replaceChildren(h('img', { class: 'receipt-img', id: confirmation ? 'receipt' : null, src: url, alt: t('receiptAlt', { ref }), width: 360 }),
     h('p', { class: 'actions noprint' },
-      h('a', { class: 'button secondary', href: receiptUrl, download: `mitan-${ref}.svg` }, t('downloadReceipt')),
-      ' ', h('button', { type: 'button', class: 'secondary', onclick: () => print() }, t('print'))));
+      h('a', { class: 'button secondary', href: url, download: `mitan-${ref}.svg` }, t('downloadReceipt')),
+      confirmation ? h('button', { type: 'button', class: 'secondary', onclick: () => print() }, t('print')) : null));
 }
 
 // ---- g. my bookings ----
@@ -511,13 +361,24 @@ function bookingCard(b) {
     h('p', { class: 'svc' }, b.service?.name),
     h('p', { class: 'when' }, windowLines(b.window.start, b.window.end, bkTz).map((x, i) => [i ? h('br') : null, x])),
     h('p', null, `${t('status')}: `, h('strong', { class: 'status' }, t(`status_${b.status}`))),
-    b.beneficiary?.name ? h('p', { class: 'hint' }, `${t('for')}: ${b.beneficiary.name}`) : null);
+    b.beneficiary?.name ? h('p', { class: 'hint' }, `${t('for')}: ${b.beneficiary.name}`) : null,
+    b.agent?.name ? h('p', { class: 'hint' }, `${t('agent')}: ${b.agent.name}`) : null);
   if (CHANGEABLE.includes(b.status) && !started) {
     const panel = h('div', { class: 'resched', hidden: true });
     card.append(h('p', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', onclick: (e) => toggleReschedule(b, panel, e.currentTarget) }, t('reschedule')),
       ' ', h('button', { type: 'button', class: 'danger', onclick: () => cancelBooking(b) }, t('cancel'))), panel);
   }
+  // Tracking: the status history, and the receipt with its QR code (fetched when opened).
+  const receipt = h('div', { class: 'receipt-box' });
+  card.append(h('details', { class: 'history', ontoggle: (e) => { if (e.target.open && !receipt.firstChild) showReceipt(b.reference, receipt); } },
+    h('summary', null, t('history')),
+    h('ol', { class: 'timeline' }, (b.events || []).map((ev) => h('li', null,
+      h('time', { datetime: ev.at }, `${shortDay(new Date(ev.at), displayTz())}, ${clock(new Date(ev.at), displayTz())}`), ' ',
+      h('span', null, t(ev.action === 'rescheduled' ? 'status_rescheduled' : `status_${ev.status}`)),
+      ev.note ? h('span', { class: 'note' }, ev.note) : null))),
+    receipt),
+  h('p', { class: 'gv-link' }, h('a', { href: `#gnew/${encodeURIComponent(b.reference)}` }, t('gRaise'))));
   return card;
 }
 
@@ -550,54 +411,6 @@ async function toggleReschedule(b, panel, btn) {
   form.querySelector('input:not(:disabled)')?.focus();
 }
 
-// ---- f. book ----
-function bookingBody() {
-  const s = sessionInfo();
-  const body = {
-    service: draft.service,
-    start: draft.start,
-    location: { lat: +draft.lat, lon: +draft.lon },
-    address: draft.address.trim(),
-    beneficiary: { name: draft.ben.name.trim(), phone: normalizePhone(draft.ben.phone), language: draft.abroad ? (draft.ben.language || lang) : lang },
-  };
-  // The booker is the signed-in resident; a resident's booker.phone must be their own, so it is left out.
-  if (draft.abroad) body.booker = { name: draft.bookerName.trim() || undefined, time_zone: draft.tz, language: lang };
-  else body.booker = { name: body.beneficiary.phone === s?.phone ? body.beneficiary.name : undefined, language: lang };
-  return body;
-}
-
-let booking = false;
-async function book() {
-  if (booking) return;
-  const btn = $('#book');
-  const text = JSON.stringify(bookingBody());
-  // One key per submission, kept across retries of the same one (a lost reply is then
-  // answered with the original booking instead of a second one).
-  if (!draft.idem || draft.idem.body !== text) { draft.idem = { key: uuid(), body: text }; saveDraft(); }
-  booking = true;
-  btn.disabled = true; btn.setAttribute('aria-busy', 'true'); btn.textContent = t('booking');
-  say(t('booking'));
-  const r = await call('POST', `/bookings?lang=${lang}`, { auth: true, body: text, headers: { 'Idempotency-Key': draft.idem.key }, timeout: 45000 });
-  booking = false;
-  btn.disabled = false; btn.removeAttribute('aria-busy'); btn.textContent = t('confirmBooking');
-  if (r.ok) {
-    last = { ...r.data, lang };
-    store.set(session, 'mitan.last', last);
-    Object.assign(draft, { start: null, end: null, idem: null });
-    saveDraft();
-    go('done');
-    return;
-  }
-  const code = r.error.code;
-  if (r.status === 401) { sayNext(errorText(r.error), 'error'); go('login'); return; }
-  if (['slot_full', 'window_closed', 'window_too_far', 'invalid_window'].includes(code)) {
-    draft.start = null; saveDraft();
-    sayNext(errorText(r.error), 'error'); go('window'); return;
-  }
-  if (code === 'outside_service_area') { sayNext(errorText(r.error), 'error'); go('place'); return; }
-  say(errorText(r.error), 'error');
-}
-
 // ---- e. OTP ----
 async function sendCode(phone) {
   const btn = $('#send-code');
@@ -616,8 +429,10 @@ async function sendCode(phone) {
 
 // ---- events ----
 function wire() {
-  $('#lang').addEventListener('click', () => {
-    lang = lang === 'hi' ? 'en' : 'hi';
+  $('#lang').addEventListener('click', async () => {
+    const next = lang === 'hi' ? 'en' : 'hi';
+    try { await loadLang(next); } catch { say(t('err_network'), 'error'); return; }
+    lang = next;
     store.set(local, 'mitan.lang', lang);
     applyLang();
     render();
@@ -628,75 +443,6 @@ function wire() {
     sayNext(t('loggedOut'), 'ok');
     go('service');
   });
-  $('#q').addEventListener('input', renderServiceList);
-
-  $('#address').addEventListener('input', (e) => { draft.address = e.target.value; saveDraft(); });
-  $('#geo').addEventListener('click', () => {
-    if (!navigator.geolocation) { say(t('locationFailed'), 'error'); return; }
-    say(t('locating'));
-    navigator.geolocation.getCurrentPosition(
-      (p) => { setLocation(+p.coords.latitude.toFixed(6), +p.coords.longitude.toFixed(6), 'geo'); say(t('locationFound'), 'ok'); },
-      () => say(t('locationFailed'), 'error'),
-      { enableHighAccuracy: false, timeout: 20000, maximumAge: 300000 });
-  });
-  const typed = () => {
-    const lat = parseFloat($('#lat').value.replace(',', '.')), lon = parseFloat($('#lon').value.replace(',', '.'));
-    const ok = Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180;
-    Object.assign(draft, ok ? { lat, lon, via: 'typed', area: null } : { lat: null, lon: null, via: null, area: null });
-    for (const r of document.querySelectorAll('input[name="area"]')) r.checked = false;
-    saveDraft();
-    $('#loc-chosen').textContent = locationText();
-  };
-  $('#lat').addEventListener('input', typed);
-  $('#lon').addEventListener('input', typed);
-  $('#place-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    draft.address = $('#address').value;
-    if (draft.address.trim().length < 5) { say(t('errAddress'), 'error'); $('#address').focus(); return; }
-    if (draft.lat == null || draft.lon == null) { say(t('errLocation'), 'error'); $('#geo').focus(); return; }
-    draft.start = null; saveDraft();
-    go('window');
-  });
-
-  $('#abroad').addEventListener('change', (e) => {
-    draft.abroad = e.target.checked;
-    if (draft.abroad && !draft.ben.language) draft.ben.language = 'hi';
-    saveDraft();
-    $('#tz-wrap').hidden = !draft.abroad;
-    refreshSlotTimes();
-  });
-  $('#tz').addEventListener('change', (e) => { draft.tz = e.target.value; saveDraft(); refreshSlotTimes(); });
-  $('#window-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const pick = document.querySelector('input[name="slot"]:checked');
-    if (!pick) { say(t('errWindow'), 'error'); document.querySelector('input[name="slot"]:not(:disabled)')?.focus(); return; }
-    draft.start = pick.value; draft.end = pick.dataset.end; saveDraft();
-    go('details');
-  });
-  $('#slot-list').addEventListener('change', (e) => {
-    if (e.target.name === 'slot') { draft.start = e.target.value; draft.end = e.target.dataset.end; saveDraft(); }
-  });
-
-  // What is typed is kept as it is typed, so a language switch or a reload loses nothing.
-  const keep = (sel, f) => $(sel).addEventListener('input', (e) => { f(e.target.value); saveDraft(); });
-  keep('#ben-name', (v) => { draft.ben.name = v; });
-  keep('#ben-phone', (v) => { draft.ben.phone = v; });
-  keep('#bk-name', (v) => { draft.bookerName = v; });
-  $('#ben-lang').addEventListener('change', (e) => { draft.ben.language = e.target.value; saveDraft(); });
-  $('#details-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    draft.ben = { name: $('#ben-name').value, phone: $('#ben-phone').value, language: draft.abroad ? $('#ben-lang').value : null };
-    draft.bookerName = $('#bk-name').value;
-    draft.after = null;
-    saveDraft();
-    if (!draft.ben.name.trim()) { say(t('errName'), 'error'); $('#ben-name').focus(); return; }
-    if (!normalizePhone(draft.ben.phone)) { say(t('errPhone'), 'error'); $('#ben-phone').focus(); return; }
-    if (draft.abroad && !draft.bookerName.trim()) { say(t('errName'), 'error'); $('#bk-name').focus(); return; }
-    $('#ben-phone').value = draft.ben.phone = normalizePhone(draft.ben.phone);
-    saveDraft();
-    go(sessionInfo() ? 'review' : 'login');
-  });
-
   $('#otp-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const phone = normalizePhone($('#phone').value);
@@ -722,22 +468,41 @@ function wire() {
     $('#verify-form').hidden = true;
     $('#send-wrap').hidden = false;
     sayNext(t('loggedIn', { phone: sessionInfo().phone }), 'ok');
-    const next = draft.after === 'mine' ? 'mine' : 'review';
+    const next = draft.after || 'review';
     draft.after = null; saveDraft();
     go(next);
   });
 
-  $('#book').addEventListener('click', book);
-  $('#book-another').addEventListener('click', () => { draft.service = null; draft.start = null; saveDraft(); });
   window.addEventListener('hashchange', () => { moved = true; render(); });
 }
 
-function refreshSlotTimes() {
-  tzNote();
-  const box = $('#slot-list');
-  if (box.lastSlots?.length) box.replaceChildren(slotChooser(box.lastSlots, { name: 'slot' }));
+// ---- the parts loaded on demand: each gets this toolbox ----
+const C = {
+  $, h, t, call, say, sayNext, errorText, go, render, needLogin, store, local, session, draft, saveDraft, sessionInfo,
+  money, facts, windowLines, zoneName, shortDay, clock, dayText, IST, isIst, browserTz, displayTz,
+  normalizePhone, uuid, slotChooser, fetchSlots, showReceipt,
+  lang: () => lang, has: (key) => key in (STR[lang] || {}), tz: () => browserTz,
+  refresh: () => { moved = true; return render(); },
+};
+const parts = {}; // name -> promise of its screens
+function part(name, strings) {
+  if (strings) PARTS.add(name);
+  parts[name] ??= Promise.all([import(`./${name}.js`), strings ? loadLang(lang) : null])
+    .then(([m]) => m.setup(C))
+    .catch((e) => { delete parts[name]; throw e?.code ? e : { code: 'network' }; });
+  return parts[name];
 }
+for (const step of ['service', 'docs', 'place', 'window', 'details', 'review', 'done']) VIEWS[step] = async () => (await part('book'))[step]();
+VIEWS.grievances = async () => (await part('grievance', true)).list();
+VIEWS.gnew = async () => (await part('grievance', true)).raise(stepArg);
+VIEWS.grievance = async () => (await part('grievance', true)).one(stepArg);
 
-applyLang();
-wire();
-render();
+if (await loadLang(lang).then(() => true, () => false)) {
+  applyLang();
+  wire();
+  render();
+} else { // without its strings the app cannot speak: say so in both languages
+  $('#boot')?.remove();
+  $('#msg').className = 'msg error';
+  $('#msg').textContent = 'पेज पूरा नहीं खुल सका। इंटरनेट जाँचें और पेज फिर खोलें। · The page could not load. Check the connection and reload.';
+}
