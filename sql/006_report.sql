@@ -1,7 +1,8 @@
 -- 006: the district committee's fortnightly report (issue 6). Every figure is computed here,
 -- from the events: booking_event (bookings), sms_outbox (messages) and grievance_event
 -- (grievances). docs/REPORT.md defines each figure in words; this file is the definition.
--- "now" is the application clock, passed in (never now()).
+-- "now" is the application clock, passed in (never now()). Grievance events are read by
+-- grievance_event (district_id, at), an index of sql/005.
 --
 -- A fortnight is 'YYYY-MM-1' (local days 1–15) or 'YYYY-MM-2' (16 to the month's end) in the
 -- district's time zone; its events are those at [first day 00:00 local, last day + 1 00:00
@@ -10,7 +11,6 @@
 CREATE INDEX booking_event_district_at ON booking_event (district_id, at);
 CREATE INDEX booking_event_district_collected ON booking_event (district_id, at) WHERE to_status = 'documents_collected';
 CREATE INDEX sms_outbox_district_created ON sms_outbox (district_id, created_at);
-CREATE INDEX IF NOT EXISTS grievance_event_district_at ON grievance_event (district_id, at);
 
 -- The fortnight of a local day: 'YYYY-MM-1' or 'YYYY-MM-2'.
 CREATE FUNCTION report_period_code(day date) RETURNS text

@@ -95,24 +95,19 @@ async function dlr(from, to, status, n, skip = 0) {
 const smsCount = (from, to) => Number(sqlValue(`SELECT count(*) FROM sms_outbox WHERE district_id = ${districtId}
     AND created_at >= ${lit(ist(`${from}T00:00`))} AND created_at < ${lit(ist(`${to}T00:00`))}`));
 
-// A grievance and its events, as the grievance module records them: an event's tier is the
-// tier it happened at (an appeal or escalation leaves that tier for the next). The row is
-// written with the contract's columns, and tier_started_at where the real table has it.
-let grievanceExtra; // the real sql/005 has tier_started_at NOT NULL; the placeholder has not
+// A grievance and its events, as sql/005's functions record them: an event's tier is the
+// tier it happened at (an appeal or escalation leaves that tier for the next).
 function grievance(key, booking, events) {
-  grievanceExtra ??= sqlValue(`SELECT count(*) FROM information_schema.columns
-                                WHERE table_name = 'grievance' AND column_name = 'tier_started_at'`) === '1';
   const ref = `GV-${randomBytes(6).toString('hex').toUpperCase().match(/.{4}/g).join('-')}`;
   const [action, tier, t] = events[events.length - 1];
   const current = ['appealed', 'escalated'].includes(action) && tier < 3 ? tier + 1 : tier;
   const status = { answered: 'answered', closed: 'closed' }[action] || 'open';
   const since = ist(events.filter(([a, x]) => a === 'raised' || (['appealed', 'escalated'].includes(a) && x < 3)).pop()[2]);
   const id = sqlValue(`INSERT INTO grievance (reference, district_id, booking_id, raised_by, kind, description, tier, status,
-                                              due_at, created_at, updated_at, closed_at${grievanceExtra ? ', tier_started_at' : ''})
-    SELECT ${lit(ref)}, x.district_id, x.id, x.booker_id, 'delay', 'test grievance ${key}', ${current}, ${lit(status)},
+                                              tier_started_at, due_at, created_at, updated_at, closed_at)
+    SELECT ${lit(ref)}, x.district_id, x.id, x.booker_id, 'delay', 'test grievance ${key}', ${current}, ${lit(status)}, ${lit(since)},
            ${lit(since)}::timestamptz + (SELECT limit_hours FROM grievance_tier WHERE tier = ${current}) * interval '1 hour',
            ${lit(ist(events[0][2]))}, ${lit(ist(t))}, ${status === 'closed' ? lit(ist(t)) : 'NULL'}
-           ${grievanceExtra ? `, ${lit(since)}` : ''}
       FROM booking x WHERE x.reference = ${lit(booking)} RETURNING id`);
   const values = events.map(([a, x, at]) => `(${id}, (SELECT district_id FROM grievance WHERE id = ${id}), ${lit(a)}, ${x},
       ${a === 'answered' ? "'officer'" : a === 'escalated' || a === 'reminder' ? "'system'" : "'resident'"}, ${lit(ist(at))})`);
@@ -187,12 +182,7 @@ before(async () => {
          FROM (VALUES ('tkp-officer', 'officer', 'officer', 'Savitri Dhruw', NULL),
                       ('tkp-z2-officer', 'officer', 'officer', 'Bhagat Ram Sahu', 'TKP-Z2'),
                       ('tkp-committee', 'committee', 'committee', 'Committee Chair', NULL),
-                      ('tkp-admin', 'admin', 'admin', 'State Admin', NULL)) s(login, hash_of, role, name, zone);
-       INSERT INTO grievance_tier (tier, code, name_en, name_hi, limit_hours) VALUES
-         (1, 'grievance_officer', 'Grievance officer', 'शिकायत अधिकारी', 72),
-         (2, 'appellate_authority', 'Appellate authority', 'अपीलीय प्राधिकारी', 168),
-         (3, 'final_appellate_authority', 'Final appellate authority', 'अंतिम अपीलीय प्राधिकारी', 360)
-       ON CONFLICT DO NOTHING`);
+                      ('tkp-admin', 'admin', 'admin', 'State Admin', NULL)) s(login, hash_of, role, name, zone);`);
   districtId = sqlValue(`SELECT id FROM district WHERE code = ${lit(D)}`);
   const login = async (name, password) => {
     const r = await api('POST', '/api/v1/auth/login', { body: { login: name, password } });
