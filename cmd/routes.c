@@ -9,6 +9,7 @@
 #include "grievance.h"
 #include "notify_api.h"
 #include "ops.h"
+#include "report.h"
 #include "slots.h"
 #include "upload.h"
 
@@ -84,6 +85,11 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/admin/bookings/{reference}/status", admin_booking_status, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "POST", "/api/v1/admin/plans", admin_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "GET", "/api/v1/admin/plans", admin_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+
+	/* fortnightly report (issue 6): the district committee's figures as JSON, CSV and PDF */
+	{ "GET", "/api/v1/reports/fortnightly", report_fortnightly, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/reports/fortnightly.csv", report_fortnightly_csv, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/reports/fortnightly.pdf", report_fortnightly_pdf, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
 	{ "GET", "/api/v1/dev/sms", account_dev_sms, 0, 0, 0 },
 	{ "POST", "/api/v1/dev/clock", account_dev_clock, 0, 1 * KB, JSON },
