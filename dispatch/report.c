@@ -143,17 +143,20 @@ static void report_csv_text(buf_t *b, const char *s)
 {
 	if (!s)
 		return;
-	if (!strpbrk(s, ",\"\r\n")) {
-		buf_puts(b, s);
-		return;
-	}
-	buf_puts(b, "\"");
-	for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+	int quoted = strpbrk(s, ",\"\r\n") != NULL;
+	if (quoted)
+		buf_puts(b, "\"");
+	/* A name typed by staff must not become a spreadsheet formula (OWASP "CSV injection"):
+	 * text starting with = + - @ or a tab gets a leading apostrophe, which spreadsheets hide. */
+	if (s[0] && strchr("=+-@\t\r", s[0]))
+		buf_puts(b, "'");
+	for (const char *q; quoted && (q = strchr(s, '"')); s = q + 1) {
 		buf_append(b, s, (size_t)(q - s) + 1);
 		buf_puts(b, "\"");
 	}
 	buf_puts(b, s);
-	buf_puts(b, "\"");
+	if (quoted)
+		buf_puts(b, "\"");
 }
 
 /* A JSON value as a field: numbers as JSON has them (percentages with one decimal), NULL

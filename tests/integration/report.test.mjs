@@ -429,6 +429,12 @@ test('the CSV quotes fields with commas and quotes (RFC 4180)', async () => {
     assert.equal(res.status, 200);
     assert.match(res.text, /\r\nagent,TKP-A02,"Janki ""Didi"" Bai, senior",1,1,0,0,0,0,0\.0\r\n/);
     assert.equal(parseCsv(res.text).find((x) => x[1] === 'TKP-A02')[2], 'Janki "Didi" Bai, senior');
+    // A name that a spreadsheet would run as a formula is written as text.
+    sql(`UPDATE agent SET name = '=HYPERLINK("http://x","y")' WHERE code = 'TKP-A02'`);
+    const formula = await api('GET', path('.csv', { period: P2 }), { token: tok.committee });
+    assert.match(formula.text, /\r\nagent,TKP-A02,"'=HYPERLINK\(""http:\/\/x"",""y""\)",1,/);
+    sql(`UPDATE agent SET name = '@SUM(A1)' WHERE code = 'TKP-A02'`);
+    assert.match((await api('GET', path('.csv', { period: P2 }), { token: tok.committee })).text, /\r\nagent,TKP-A02,'@SUM\(A1\),1,/);
   } finally {
     sql(`UPDATE agent SET name = 'Janki Bai' WHERE code = 'TKP-A02'`);
   }
