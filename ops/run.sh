@@ -27,8 +27,10 @@ url="http://127.0.0.1:$MITAN_PORT"
 cat >&2 <<MSG
 
   Mitan is starting on $url
-    resident booking   $url/resident/
-    API                $url/api/v1/services
+    resident booking   $url/resident/          (Hindi/English; from abroad too)
+    field agent app    $url/agent/             (RPR-A01 …; visit codes in $MITAN_DATA/demo-visits.json)
+    office             $url/office/            (officer: the day; committee: the fortnightly report)
+    API                $url/api/v1/services    (described in docs/openapi.yaml)
     SMS sent (log)     $url/api/v1/dev/sms?phone=%2B91XXXXXXXXXX
     health             $url/healthz
 
