@@ -31,6 +31,7 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/auth/otp", account_otp_request, 0, 1 * KB, JSON },
 	{ "POST", "/api/v1/auth/otp/verify", account_otp_verify, 0, 1 * KB, JSON },
 	{ "POST", "/api/v1/auth/login", account_login, 0, 1 * KB, JSON },
+	{ "POST", "/api/v1/auth/logout", account_logout, ROLE_ANYONE_SIGNED_IN, 0, 0 },
 
 	{ "POST", "/api/v1/bookings", booking_create, ROLE_RESIDENT | ROLE_OPERATOR, 8 * KB, JSON },
 	{ "GET", "/api/v1/bookings", booking_list, ROLE_RESIDENT | ROLE_STAFF, 0, 0 },
@@ -58,6 +59,7 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/bookings/{reference}/remind", sla_remind, ROLE_RESIDENT, 1 * KB, HTTP_JSON_OPTIONAL },
 	{ "POST", "/api/v1/sms/dlr", sms_dlr, 0, 4 * KB, 0 }, /* HMAC-signed raw body, checked before parsing */
 	{ "GET", "/api/v1/admin/sms/dead-letters", sms_dead_letters, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "POST", "/api/v1/admin/sms/dead-letters/{id}/retry", sms_dead_letter_retry, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/admin/sla", sla_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
 	/* grievances and appeals (issue 6) */

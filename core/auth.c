@@ -70,3 +70,14 @@ enum db_status auth_session_lookup(const char *token, struct auth *who, int *fou
 	PQclear(res);
 	return st;
 }
+
+enum db_status auth_session_end(const char *token)
+{
+	static const char sql[] = "DELETE FROM session WHERE token_hash = decode($1, 'hex')";
+	unsigned char hash[CRYPTO_SHA256_LEN];
+	char hashhex[2 * CRYPTO_SHA256_LEN + 1];
+	crypto_sha256(token, strlen(token), hash);
+	crypto_hex(hash, sizeof hash, hashhex);
+	const char *params[] = { hashhex };
+	return db_run(sql, 1, params);
+}

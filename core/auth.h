@@ -29,5 +29,7 @@ int auth_role_parse(const char *name); /* 0 when unknown */
 enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[44], char expires_at[40]);
 /* Finds the live session of a token: DB_OK and *found = 1 with *who filled, or *found = 0. */
 enum db_status auth_session_lookup(const char *token, struct auth *who, int *found);
+/* Ends the session of a token (signing out); a token that is not live changes nothing. */
+enum db_status auth_session_end(const char *token);
 
 #endif

@@ -185,6 +185,19 @@ out:
 	PQclear(person);
 }
 
+/* The token itself goes: a phone left behind, or a shared office computer, keeps no live
+ * session. The dispatcher has already checked the token, so it is well formed. */
+void account_logout(struct http_req *r)
+{
+	const char *h = http_header(r, "Authorization");
+	enum db_status st = auth_session_end(h + 7);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		return;
+	}
+	http_reply(r, 204, NULL, "", 0);
+}
+
 void account_login(struct http_req *r)
 {
 	static const char *const fields[] = { "login", "password", NULL };

@@ -8,6 +8,7 @@
 void account_otp_request(struct http_req *r); /* POST /api/v1/auth/otp */
 void account_otp_verify(struct http_req *r);  /* POST /api/v1/auth/otp/verify */
 void account_login(struct http_req *r);       /* POST /api/v1/auth/login */
+void account_logout(struct http_req *r);      /* POST /api/v1/auth/logout: ends the caller's session */
 void account_dev_sms(struct http_req *r);     /* GET /api/v1/dev/sms?phone= (log driver only) */
 void account_dev_clock(struct http_req *r);   /* POST /api/v1/dev/clock (env test only) */
 

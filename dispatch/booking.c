@@ -543,7 +543,8 @@ out:
 void booking_list(struct http_req *r)
 {
 	/* A resident's own bookings (as booker or beneficiary); staff see their district's,
-	 * optionally for one phone. Newest window first, at most 100. */
+	 * optionally for one phone and/or in one status (e.g. certificate_ready: to deliver).
+	 * Newest window first, at most 100. */
 	static const char sql[] =
 		"SELECT coalesce(jsonb_agg(booking_json(b, $5) ORDER BY b.window_start DESC, b.id DESC), '[]')::text "
 		"FROM (SELECT b.* FROM booking b WHERE "
@@ -551,19 +552,26 @@ void booking_list(struct http_req *r)
 		"    ($1 <> 'resident' AND ($3::int = 0 OR b.district_id = $3::int) AND "
 		"     ($4::text IS NULL OR b.beneficiary_id = (SELECT id FROM person WHERE phone = $4) "
 		"                       OR b.booker_id = (SELECT id FROM person WHERE phone = $4)))) "
+		"   AND ($6::text IS NULL OR b.status = $6) "
 		"   ORDER BY b.window_start DESC, b.id DESC LIMIT 100) b";
-	char id[24], district[24], phone[24];
+	char id[24], district[24], phone[24], status[24];
 	int has_phone = http_query(r, "phone", phone, sizeof phone);
+	int has_status = http_query(r, "status", status, sizeof status);
 	if (has_phone && (has_phone < 0 || !account_phone_valid(phone))) {
 		http_error_field(r, "phone", "must be in international format, e.g. +919876543210");
+		return;
+	}
+	if (has_status && (has_status < 0 || !booking_state_known(status))) {
+		http_error_field(r, "status", "must be a booking status, e.g. certificate_ready");
 		return;
 	}
 	snprintf(id, sizeof id, "%lld", r->auth.id);
 	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	const char *p[] = { auth_role_name(r->auth.role), id, district,
-			    has_phone && r->auth.role != ROLE_RESIDENT ? phone : NULL, http_lang(r) };
+			    has_phone && r->auth.role != ROLE_RESIDENT ? phone : NULL, http_lang(r),
+			    has_status ? status : NULL };
 	enum db_status st;
-	PGresult *res = db_exec(sql, 5, p, &st);
+	PGresult *res = db_exec(sql, 6, p, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
 	else

@@ -34,3 +34,14 @@ int booking_state_holds_capacity(const char *status)
 {
 	return strcmp(status, "cancelled") != 0 && strcmp(status, "rescheduled") != 0;
 }
+
+int booking_state_known(const char *status)
+{
+	static const char *const states[] = { "booked", "assigned", "en_route", "arrived", "documents_collected",
+					      "completed", "submitted", "certificate_ready", "delivered", "cancelled",
+					      "rescheduled", "no_show", "failed", "rejected" };
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (strcmp(states[i], status) == 0)
+			return 1;
+	return 0;
+}

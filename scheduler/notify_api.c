@@ -110,6 +110,56 @@ void sms_dead_letters(struct http_req *r)
 	http_reply_query(r, sql, 2, p);
 }
 
+/* An officer sends a dead letter again (the gateway or its DLT template was fixed): the
+ * message is queued as new, its dedupe key kept, so it still goes out at most once more.
+ * The workers are woken in the same transaction; the retry is audited. */
+void sms_dead_letter_retry(struct http_req *r)
+{
+	static const char q_retry[] =
+		"WITH m AS (UPDATE sms_outbox SET status = 'queued', attempts = 0, next_attempt_at = $3, updated_at = $3 "
+		"           WHERE id = $1 AND status = 'failed' AND ($2::int = 0 OR district_id = $2::int) "
+		"           RETURNING id, district_id, template), "
+		"     a AS (INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
+		"           SELECT m.district_id, $3, $4, $5, 'sms.retry', 'sms', m.id::text, "
+		"                  jsonb_build_object('template', m.template) FROM m) "
+		"SELECT json_build_object('id', m.id, 'status', 'queued')::text, pg_notify('mitan_work', 'sms_outbox') FROM m";
+	static const char q_state[] =
+		"SELECT status FROM sms_outbox WHERE id = $1 AND ($2::int = 0 OR district_id = $2::int)";
+	char district[24], now[40], actor[24];
+	long id;
+	enum db_status st;
+	PGresult *res = NULL;
+
+	if (parse_long(r->params[0], 1, 9007199254740991L, &id) != 0) {
+		http_error(r, 404, "not_found", "no such message in your district");
+		return;
+	}
+	snprintf(district, sizeof district, "%lld", r->auth.district_id);
+	snprintf(actor, sizeof actor, "%lld", r->auth.id);
+	clock_now_text(now, sizeof now);
+	const char *p[] = { r->params[0], district, now, auth_role_name(r->auth.role), actor };
+	res = db_exec(q_retry, 5, p, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	if (PQntuples(res) == 1) {
+		log_info("sms %s queued again by the office", r->params[0]);
+		http_reply_json_text(r, 200, db_get(res, 0, 0));
+		goto out;
+	}
+	PQclear(res);
+	res = db_exec(q_state, 2, p, &st);
+	if (st != DB_OK)
+		http_error_db(r, st);
+	else if (PQntuples(res) == 1)
+		http_error(r, 409, "wrong_state", "this message is %s, not a dead letter", db_get(res, 0, 0));
+	else
+		http_error(r, 404, "not_found", "no such message in your district");
+out:
+	PQclear(res);
+}
+
 void sla_list(struct http_req *r)
 {
 	static const char sql[] = "SELECT sla_json($1::int, $2, $3)::text";

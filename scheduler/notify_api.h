@@ -10,6 +10,7 @@
 void sms_dlr(struct http_req *r);
 /* GET /api/v1/admin/sms/dead-letters?limit=: failed messages of the caller's district. */
 void sms_dead_letters(struct http_req *r);
+void sms_dead_letter_retry(struct http_req *r); /* POST /api/v1/admin/sms/dead-letters/{id}/retry */
 /* GET /api/v1/admin/sla?state=on_time|reminded|escalated: open cases with their limits. */
 void sla_list(struct http_req *r);
 /* POST /api/v1/bookings/{reference}/remind {note?}: the owner reminds the nodal officer;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, sql, sqlValue, lit, staffLogin, residentLogin, isError } from './lib.mjs';
 import { makeVisit } from './agent_fixtures.mjs';
+import { workerOnce } from './fake_gateway.mjs';
 
 const status = (ref) => sqlValue(`SELECT status FROM booking WHERE reference = ${lit(ref)}`);
 const events = (ref) => sql(`SELECT e.from_status, e.to_status, e.actor_role FROM booking_event e JOIN booking b ON b.id = e.booking_id
@@ -58,4 +59,36 @@ test('wrong states, bad input, residents and other districts change nothing', as
   }
   assert.equal(status(v.reference), 'assigned');
   assert.deepEqual(events(v.reference), []);
+});
+
+test('a dead letter sent again goes out once more, audited; signing out ends the token', async () => {
+  const officer = await staffLogin('officer');
+  const phone = '+919000000998';
+  const id = sqlValue(`INSERT INTO sms_outbox (district_id, dedupe_key, to_phone, template, language, variables, body, status,
+                         attempts, next_attempt_at, last_error, created_at, updated_at)
+                       SELECT id, 'office-dead-' || gen_random_uuid(), ${lit(phone)}, 'otp', 'en', '{}', 'Mitan test', 'failed', 5,
+                              now(), 'DLT template rejected', now(), now() FROM district WHERE code = 'RPR' RETURNING id`);
+  const r = await api('POST', `/api/v1/admin/sms/dead-letters/${id}/retry`, { token: officer });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { id: Number(id), status: 'queued' });
+  workerOnce();
+  assert.equal(sqlValue(`SELECT status FROM sms_outbox WHERE id = ${id}`), 'sent');
+  assert.equal(sqlValue(`SELECT count(*) FROM audit_log WHERE action = 'sms.retry' AND object_ref = ${lit(id)}`), '1');
+  isError(await api('POST', `/api/v1/admin/sms/dead-letters/${id}/retry`, { token: officer }), 409, 'wrong_state');
+
+  // Sign out: the token stops working at once.
+  const { token } = await residentLogin();
+  assert.equal((await api('GET', '/api/v1/bookings', { token })).status, 200);
+  assert.equal((await api('POST', '/api/v1/auth/logout', { token })).status, 204);
+  isError(await api('GET', '/api/v1/bookings', { token }), 401);
+});
+
+test('staff list the bookings in one status, e.g. certificates to deliver', async () => {
+  const officer = await staffLogin('officer');
+  const v = makeVisit('RPR-A05', { status: 'certificate_ready', hour: 16 });
+  const r = await api('GET', '/api/v1/bookings?status=certificate_ready', { token: officer });
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.json.length >= 1 && r.json.every((b) => b.status === 'certificate_ready'));
+  assert.ok(r.json.some((b) => b.reference === v.reference));
+  isError(await api('GET', '/api/v1/bookings?status=lost', { token: officer }), 400, 'invalid_field');
 });
