@@ -98,29 +98,36 @@ static PGresult *admin_agent_find(struct http_req *r, int lock, enum db_status *
 
 /* ---- agents ---- */
 
+/* One agent as JSON, from agent a joined with its zone z, with the days from today (in the
+ * district's time zone; `now` is the parameter named) on which the agent is off. */
+#define ADMIN_AGENT_JSON(now)                                                                                    \
+	"jsonb_build_object('code', a.code, 'name', a.name, 'phone', a.phone, 'zone', z.code, "                  \
+	"  'base', jsonb_build_object('lat', ST_Y(a.base::geometry), 'lon', ST_X(a.base::geometry)), "           \
+	"  'skills', to_jsonb(a.skills), 'active', a.active, "                                                    \
+	"  'unavailable', coalesce((SELECT jsonb_agg(jsonb_build_object('date', u.day, 'reason', u.reason) "       \
+	"                                            ORDER BY u.day) FROM agent_unavailable u JOIN district d "     \
+	"                             ON d.id = u.district_id WHERE u.agent_id = a.id "                             \
+	"                               AND u.day >= (" now "::timestamptz AT TIME ZONE d.time_zone)::date), '[]'))"
+
 static const char admin_q_agent_json[] =
-	"SELECT jsonb_build_object('code', a.code, 'name', a.name, 'phone', a.phone, 'zone', z.code, "
-	"  'base', jsonb_build_object('lat', ST_Y(a.base::geometry), 'lon', ST_X(a.base::geometry)), "
-	"  'skills', to_jsonb(a.skills), 'active', a.active)::text "
-	"FROM agent a JOIN zone z ON z.id = a.zone_id WHERE a.id = $1";
+	"SELECT " ADMIN_AGENT_JSON("$2") "::text FROM agent a JOIN zone z ON z.id = a.zone_id WHERE a.id = $1";
 
 void admin_agents_list(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT coalesce(jsonb_agg(jsonb_build_object('code', a.code, 'name', a.name, 'phone', a.phone, 'zone', z.code, "
-		"  'base', jsonb_build_object('lat', ST_Y(a.base::geometry), 'lon', ST_X(a.base::geometry)), "
-		"  'skills', to_jsonb(a.skills), 'active', a.active) ORDER BY a.code), '[]')::text "
+		"SELECT coalesce(jsonb_agg(" ADMIN_AGENT_JSON("$3") " ORDER BY a.code), '[]')::text "
 		"FROM agent a JOIN zone z ON z.id = a.zone_id "
 		"WHERE ($1::int = 0 OR a.district_id = $1::int) AND ($2::text IS NULL OR z.code = $2)";
-	char actor[24], district[24], zone[20];
+	char actor[24], district[24], zone[20], now[40];
 	int has_zone = http_query(r, "zone", zone, sizeof zone);
 	if (has_zone < 0) {
 		http_error_field(r, "zone", "is not a zone code");
 		return;
 	}
 	admin_ids(r, actor, district);
-	const char *p[] = { district, has_zone ? zone : NULL };
-	http_reply_query(r, sql, 2, p);
+	clock_now_text(now, sizeof now);
+	const char *p[] = { district, has_zone ? zone : NULL, now };
+	http_reply_query(r, sql, 3, p);
 }
 
 /* The zone of the caller's district with this code: id and district_id, or none. */
@@ -217,8 +224,10 @@ void admin_agent_create(struct http_req *r)
 		http_error_db(r, st);
 		goto out;
 	}
-	const char *jp[] = { db_get(res, 0, 0) };
-	PGresult *j = db_exec(admin_q_agent_json, 1, jp, &st);
+	char now[40];
+	clock_now_text(now, sizeof now);
+	const char *jp[] = { db_get(res, 0, 0), now };
+	PGresult *j = db_exec(admin_q_agent_json, 2, jp, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 	} else {
@@ -340,7 +349,7 @@ void admin_agent_update(struct http_req *r)
 		goto out;
 	}
 	PQclear(res);
-	res = db_exec(admin_q_agent_json, 1, wp, &st);
+	res = db_exec(admin_q_agent_json, 2, wp, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
 	else

@@ -163,6 +163,8 @@ test('booking takes the nearest capable agent with a unit left; unavailability r
   assert.equal(off2.status, 200, off2.text);
   assert.deepEqual(off2.json.unplaced, [second]);
   assert.equal(agentOf(second), 'P-OTHER', 'keeps its unit until the officer acts');
+  const listed = await api('GET', '/api/v1/admin/agents?zone=PLT-Z1', { token: OFFICER });
+  assert.deepEqual(listed.json.find((a) => a.code === 'P-OTHER').unavailable, [{ date: DAY, reason: 'leave' }]);
   const flagged = await api('GET', `/api/v1/admin/unplaced?date=${DAY}`, { token: OFFICER });
   assert.equal(flagged.status, 200);
   assert.deepEqual(flagged.json.map((b) => [b.reference, b.needs_attention]), [[second, 'agent_unavailable']]);
