@@ -108,6 +108,13 @@ test('an agent walks a visit, the upload survives losing the network and a reloa
     assert.equal(link.status, 200, link.text);
     const got = Buffer.from(await (await fetch(link.json.url)).arrayBuffer());
     assert.equal(sha256hex(got), sha256hex(pdf));
+  } catch (e) {
+    // What the agent would have seen, for the log of a failed run.
+    await shot(page, 'failure').catch(() => {});
+    const seen = await page.evaluate(() => ({ msg: document.querySelector('#msg')?.textContent, queue: document.querySelector('#queue')?.textContent })).catch(() => ({}));
+    console.log('agent app at failure:', JSON.stringify(seen), 'status in db:',
+      sqlValue(`SELECT status FROM booking WHERE reference = ${lit(visit.reference)}`), 'page errors:', JSON.stringify(errors));
+    throw e;
   } finally {
     await context.close();
   }

@@ -186,16 +186,35 @@ async function render() {
   $('#route-title').textContent = t('routeTitle', { day: day ? t('tomorrow') : t('today'), n: visits.length });
   $('#day-today').setAttribute('aria-pressed', String(day === 0));
   $('#day-tomorrow').setAttribute('aria-pressed', String(day === 1));
+  // A card is drawn again only when what it shows changed, and in place: the visit code or
+  // a file being picked is not pulled from under the agent's fingers when the queue moves.
   const list = $('#visits');
-  list.replaceChildren(...(visits.length ? visits.map((v) => visitCard(v, queue)) : [h('li', null, t('noVisits'))]));
+  const active = document.activeElement?.id;
+  const old = new Map([...list.children].map((li) => [li.dataset.ref, li]));
+  const cards = visits.length ? visits.map((v) => {
+    const sig = cardSignature(v, queue);
+    const card = old.get(v.reference);
+    return card && card.dataset.sig === sig ? card : visitCard(v, queue, sig);
+  }) : [h('li', null, t('noVisits'))];
+  cards.forEach((card, i) => { if (list.children[i] !== card) list.insertBefore(card, list.children[i] ?? null); });
+  while (list.children.length > cards.length) list.lastElementChild.remove();
+  if (active && document.activeElement?.id !== active) document.getElementById(active)?.focus();
   renderProgress();
+}
+
+// The status a card shows: the last one queued for it, else the server's.
+const shownStatus = (v, queue) => queue.filter((o) => o.kind === 'status' && o.ref === v.reference).map((o) => o.body.status).at(-1) || v.status;
+
+// Everything a card is drawn from (upload progress is updated in place by renderProgress).
+function cardSignature(v, queue) {
+  const ops = queue.filter((o) => o.ref === v.reference).map((o) => [o.id, o.kind, o.document ?? null]);
+  return JSON.stringify([lang, { ...v, status: shownStatus(v, queue), booked: v.status === 'booked' }, ops]);
 }
 
 const codeDrafts = new Map(); // visit reference -> visit code being typed
 
-function visitCard(v, queue) {
-  const pendingStatus = queue.filter((o) => o.kind === 'status' && o.ref === v.reference).map((o) => o.body.status);
-  const st = pendingStatus.at(-1) || v.status;
+function visitCard(v, queue, sig) {
+  const st = shownStatus(v, queue);
   const buttons = [];
   const btn = (label, fn, cls) => h('button', { type: 'button', class: cls, onclick: fn, 'data-action': label }, t(label));
   if (st === 'assigned') buttons.push(btn('enRoute', () => setStatus(v, 'en_route')));
@@ -231,7 +250,7 @@ function visitCard(v, queue) {
     ] : [];
     return h('li', { 'data-code': d.code }, d.name, d.mandatory ? ` (${t('mandatory')})` : '', state, h('br'), inputs);
   });
-  return h('li', { class: 'visit', 'data-ref': v.reference },
+  return h('li', { class: 'visit', 'data-ref': v.reference, 'data-sig': sig },
     h('h2', null, `${v.route_order ?? ''} ${v.beneficiary.name} — ${v.service.name}`),
     h('span', { class: 'status' }, t(`status_${st}`)),
     h('p', { class: 'meta' }, `${t('window')}: ${v.window.label}`, h('br'), v.address, h('br'),
