@@ -4,7 +4,10 @@
 // unavailable and sees the visits moved, re-plans the zone, takes a collected case to the
 // department and on to delivery (a case of its own, agent RPR-A16), answers a grievance a
 // resident raised; the committee opens the fortnightly report, whose figures and charts must
-// equal the API's JSON, downloads the CSV and the PDF and prints it. A contract-shaped report
+// equal the API's JSON, downloads the CSV and the PDF and prints it. The officer also sends
+// SMS dead letters again, delivers a certificate from "certificates to deliver", sees an
+// agent's day off from the server after a reload, and logging out ends the token (or, offline,
+// at least forgets it). A contract-shaped report
 // (contract C) is also drawn from a fixture, figure by figure, and a server without the
 // grievance or report API gets a clear message. Screenshots and the printed report go to
 // tests/browser/screenshots/.
@@ -34,21 +37,37 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-// A desk-sized browser in IST. Each page's own files (HTML, CSS, JS of /office/) are weighed.
+// A desk-sized browser in IST. Each visit of a page is weighed: the sizes of the page's own
+// files (HTML, CSS, JS of /office/) it asked for, cached or not; weights() gives the heaviest
+// visit of each page.
+const fileSize = new Map(); // /office/ path -> bytes as the server sends them
+async function sizeOf(path) {
+  if (!fileSize.has(path)) fileSize.set(path, (await (await fetch(`${BASE}${path}`)).arrayBuffer()).byteLength);
+  return fileSize.get(path);
+}
 async function desk({ locale = 'hi-IN' } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, locale, timezoneId: 'Asia/Kolkata' });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   const errors = [];
-  const weight = new Map(); // page path -> bytes of /office/ files loaded for it
+  const visits = []; // [page path, Set of /office/ paths it loaded]
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('response', async (res) => {
-    const url = new URL(res.url());
-    if (!url.pathname.startsWith('/office/') || res.request().resourceType() === 'image') return;
-    const doc = new URL(page.url()).pathname;
-    try { weight.set(doc, (weight.get(doc) || 0) + (await res.body()).length); } catch { /* redirected away */ }
+  page.on('request', (req) => {
+    const { pathname } = new URL(req.url());
+    if (!pathname.startsWith('/office/') || req.resourceType() === 'image') return;
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) visits.push([pathname, new Set()]);
+    visits.at(-1)?.[1].add(pathname);
   });
-  return { context, page, errors, weight };
+  async function weights() {
+    const most = new Map();
+    for (const [doc, files] of visits) {
+      let bytes = 0;
+      for (const f of files) bytes += await sizeOf(f);
+      most.set(doc, Math.max(most.get(doc) || 0, bytes));
+    }
+    return most;
+  }
+  return { context, page, errors, weights };
 }
 const shot = (page, name) => page.screenshot({ path: `${SHOTS}office-${name}.png`, fullPage: true });
 const account = (role) => demoAccounts().find((a) => a.role === role);
@@ -155,7 +174,7 @@ test('an officer sees the day, marks an agent unavailable, sees the visits moved
                                next_attempt_at, last_error, created_at, updated_at)
        SELECT district_id, ${lit(`office-test:${visit.reference}`)}, ${lit(visit.phone)}, 'booking_status', 'en', '{}', 'test', id, 'failed', 5,
               now(), ${lit(deadError)}, now(), now() FROM booking WHERE id = ${visit.id}`);
-  const { context, page, errors, weight } = await desk();
+  const { context, page, errors, weights } = await desk();
   try {
     // a deep link asks for the login first, then comes back
     await page.goto(`${BASE}/office/day.html?date=${DAY}`);
@@ -225,8 +244,18 @@ test('an officer sees the day, marks an agent unavailable, sees the visits moved
     }
     assert.equal(await page.locator(`tbody[data-agent="${agent}"] tr[data-ref]`).count(), unplaced.length);
     assert.equal(sqlValue(`SELECT count(*) FROM agent_unavailable u JOIN agent a ON a.id = u.agent_id WHERE a.code = ${lit(agent)} AND u.day = ${lit(DAY)}::date AND u.reason = 'Fever'`), '1');
-    assert.match(await page.locator(`tbody[data-agent="${agent}"] .agent-row`).innerText(), /marked unavailable just now: Fever/);
+    // the day off is the server's (GET /admin/agents), so it is still there after a reload
+    const offBadges = async () => page.$$eval(`[data-agent="${agent}"] [data-off="${DAY}"]`, (bs) => bs.map((b) => b.textContent));
+    await page.waitForFunction((a) => document.querySelectorAll(`[data-agent="${a}"] [data-off]`).length === 2, agent);
+    for (const text of await offBadges()) assert.match(text, /^off on \d+ \w+: Fever$/);
     await shot(page, 'day-unavailable');
+    await page.reload();
+    await page.locator(`#agents tr[data-agent="${agent}"] [data-off="${DAY}"]`).waitFor();
+    assert.deepEqual((await offBadges()).map((x) => x.replace(/^off on \d+ \w+: /, '')), ['Fever', 'Fever'], 'in the day and in the agents table');
+    const offAgents = sql(`SELECT a.code FROM agent_unavailable u JOIN agent a ON a.id = u.agent_id JOIN district d ON d.id = a.district_id
+        WHERE d.code = 'RPR' AND u.day = ${lit(DAY)}::date ORDER BY a.code`).map((x) => x[0]).sort();
+    assert.deepEqual(await page.$$eval('#agents tr[data-agent]:has([data-off])', (rs) => rs.map((r) => r.dataset.agent).sort()), offAgents,
+      'the agents off that day, and only they');
 
     // the zone filter, then a re-plan of that zone: planned arrivals appear as the API has them
     await page.selectOption('#zone', ZONE);
@@ -300,6 +329,82 @@ test('an officer sees the day, marks an agent unavailable, sees the visits moved
       await shot(page, 'day-grievances');
     }
 
+    const weight = await weights();
+    assert.ok(weight.has('/office/day.html'), 'the day was weighed');
+    for (const [doc, bytes] of weight) assert.ok(bytes < 100 * 1024, `${doc} weighs ${bytes} bytes`);
+    assert.deepEqual(errors, [], 'no script errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test('the officer sends dead letters again, delivers a ready certificate from its panel, and logs out even offline', async () => {
+  const token = await staffLogin('officer');
+  const cert = makeVisit(STEP_AGENT, { status: 'certificate_ready', hour: 16 });
+  const deadLetter = (phone, error) => sqlValue(`INSERT INTO sms_outbox (district_id, dedupe_key, to_phone, template, language, variables, body,
+        status, attempts, next_attempt_at, last_error, created_at, updated_at)
+      SELECT id, 'office-browser-dead-' || gen_random_uuid(), ${lit(phone)}, 'otp', 'en', '{}', 'Mitan test', 'failed', 5,
+             now(), ${lit(error)}, now(), now() FROM district WHERE code = 'RPR' RETURNING id`);
+  const first = deadLetter('+919000000971', 'DLT template rejected (browser test)');
+  const second = deadLetter('+919000000972', 'handset switched off (browser test)');
+  const { context, page, errors, weights } = await desk();
+  try {
+    await page.goto(`${BASE}/office/`);
+    await logIn(page, 'officer');
+    await page.waitForURL(/\/office\/day\.html$/);
+    const dead = (id) => page.locator(`#dead tr[data-id="${id}"]`);
+    const certRow = page.locator(`#certs tr[data-ref="${cert.reference}"]`);
+    await dead(first).waitFor();
+    await certRow.waitFor();
+    assert.equal(await dead(second).locator('button[data-retry]').innerText(), 'फिर से भेजें');
+    assert.match(await certRow.innerText(), /प्रमाण पत्र/);
+    await shot(page, 'day-certificates-dead-hi');
+
+    // send again: queued (no worker runs in the tests, so it stays queued), gone from the list
+    await dead(first).locator('button[data-retry]').click();
+    await page.locator('#msg.ok', { hasText: '+919000000971 का SMS फिर से भेजने के लिए कतार में है।' }).waitFor();
+    await dead(first).waitFor({ state: 'detached' });
+    assert.equal(sqlValue(`SELECT status FROM sms_outbox WHERE id = ${first}`), 'queued');
+    assert.equal(sqlValue(`SELECT count(*) FROM audit_log WHERE action = 'sms.retry' AND object_ref = ${lit(first)}`), '1');
+    // one sent again behind the page's back (another officer): 409 wrong_state, said plainly, the list refreshed
+    sql(`UPDATE sms_outbox SET status = 'queued' WHERE id = ${second}`);
+    await dead(second).locator('button[data-retry]').click();
+    await page.locator('#msg.error', { hasText: '+919000000972 का SMS अब अटका नहीं है' }).waitFor();
+    await dead(second).waitFor({ state: 'detached' });
+    const left = (await api('GET', '/api/v1/admin/sms/dead-letters', { token })).json;
+    assert.deepEqual(await page.$$eval('#dead tr[data-id]', (rs) => rs.map((r) => Number(r.dataset.id))), left.map((m) => m.id));
+
+    // certificates to deliver: the API's list, in English; the next step from the panel delivers one
+    await page.click('#lang');
+    const ready = (await api('GET', '/api/v1/bookings?status=certificate_ready', { token })).json;
+    assert.ok(ready.some((b) => b.reference === cert.reference));
+    assert.deepEqual(await page.$$eval('#certs tr[data-ref]', (rs) => rs.map((r) => r.dataset.ref)), ready.map((b) => b.reference));
+    assert.equal(await page.locator('#certs-count').innerText(), String(ready.length));
+    const text = await certRow.innerText();
+    assert.match(text, /Income certificate/);
+    assert.match(text, /16:00–\d\d:\d\d/);
+    await shot(page, 'day-certificates');
+    await certRow.locator('button').click();
+    await page.locator('#status-dlg[open]').waitFor();
+    assert.deepEqual(await page.$$eval('#status-choices input', (is) => is.map((i) => [i.value, i.checked])), [['delivered', true]]);
+    await page.click('#status-ok');
+    await page.locator('#msg.ok', { hasText: `${cert.reference} is now: Delivered` }).waitFor();
+    await certRow.waitFor({ state: 'detached' });
+    assert.equal(sqlValue(`SELECT status FROM booking WHERE id = ${cert.id}`), 'delivered');
+    assert.equal(await page.locator('#certs-count').innerText(), String(ready.length - 1));
+
+    // logging out with the server out of reach still forgets the token here
+    const { token: mine } = await page.evaluate(() => JSON.parse(sessionStorage.getItem('mitan.office.session')));
+    await page.route(/\/api\/v1\/auth\/logout$/, (route) => route.abort('internetdisconnected'));
+    await page.click('#logout');
+    await page.waitForURL(/\/office\/\?bye=1$/);
+    assert.equal(await page.locator('#msg').innerText(), 'You are logged out.');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('mitan.office.session')), null);
+    assert.equal((await api('GET', '/api/v1/admin/agents', { token: mine })).status, 200, 'the server never heard of it');
+    assert.equal((await api('POST', '/api/v1/auth/logout', { token: mine })).status, 204);
+
+    const weight = await weights();
+    assert.ok(weight.size > 0, 'the pages were weighed');
     for (const [doc, bytes] of weight) assert.ok(bytes < 100 * 1024, `${doc} weighs ${bytes} bytes`);
     assert.deepEqual(errors, [], 'no script errors');
   } finally {
@@ -309,7 +414,7 @@ test('an officer sees the day, marks an agent unavailable, sees the visits moved
 
 test('the committee member lands on the fortnightly report, its figures and charts are the API\'s, and it prints', async () => {
   const token = await staffLogin('committee');
-  const { context, page, errors, weight } = await desk({ locale: 'en-IN' });
+  const { context, page, errors, weights } = await desk({ locale: 'en-IN' });
   try {
     await page.goto(`${BASE}/office/`);
     await page.click('#lang'); // English
@@ -363,6 +468,8 @@ test('the committee member lands on the fortnightly report, its figures and char
     await shot(page, 'report-print');
     await page.emulateMedia({ media: 'screen' });
 
+    const weight = await weights();
+    assert.ok(weight.size > 0, 'the pages were weighed');
     for (const [doc, bytes] of weight) assert.ok(bytes < 100 * 1024, `${doc} weighs ${bytes} bytes`);
     assert.deepEqual(errors, [], 'no script errors');
   } finally {
@@ -382,9 +489,13 @@ test('a committee member cannot open the day; an account without office access i
     await page.waitForURL(/report\.html/);
     await page.goto(`${BASE}/office/day.html`);
     await page.waitForURL(/report\.html/);
+    const { token } = await page.evaluate(() => JSON.parse(sessionStorage.getItem('mitan.office.session')));
+    assert.equal((await api('GET', '/api/v1/reports/fortnightly', { token })).status, 200);
     await page.click('#logout');
     await page.waitForURL(/\/office\/\?bye=1$/);
     assert.equal(await page.locator('#msg').innerText(), 'आप लॉग आउट हो गए।');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('mitan.office.session')), null);
+    assert.equal((await api('GET', '/api/v1/reports/fortnightly', { token })).status, 401, 'logging out ended the session on the server');
     await page.goto(`${BASE}/office/report.html`);
     await page.waitForURL(/\/office\/\?next=report\.html$/);
     assert.deepEqual(errors, []);

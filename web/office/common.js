@@ -111,8 +111,13 @@ export function requireRole(roles) {
   location.replace(`./?next=${encodeURIComponent(next)}`);
   return null;
 }
-// The server has no logout endpoint yet: the token is forgotten here and expires on its own.
-export function logout() {
+// Ends the session on the server (POST /auth/logout), then forgets the token here. Offline or
+// on any error the token is forgotten all the same (it then expires on its own).
+export async function logout(e) {
+  const button = e?.currentTarget;
+  if (button?.disabled) return;
+  busy(button, true, t('loggingOut'));
+  if (session()) await call('POST', '/auth/logout', { timeout: 5000 });
   saveSession(null);
   location.replace('./?bye=1');
 }

@@ -1,6 +1,7 @@
 // The nodal officer's day: visits per zone and agent with their status and planned arrival,
 // unplaced visits, marking an agent unavailable (their visits are reassigned and the outcome
-// shown), SMS dead letters, SLA breaches, re-planning the day and answering grievances.
+// shown; the days off come from the server), SMS dead letters (sent again from here), SLA
+// breaches, certificates to deliver, re-planning the day and answering grievances.
 // The date and zone are in the URL (day.html?date=YYYY-MM-DD&zone=RPR-Z1).
 import {
   $, t, h, fill, say, call, busy, nameOf, onLang, setupHeader, requireRole, errorText, statusBadge,
@@ -8,9 +9,8 @@ import {
 } from './common.js';
 
 const me = requireRole(['officer', 'admin']);
-const data = { zones: [], services: {}, agents: null, plans: null, unplaced: null, sla: null, dead: null, grievances: null };
+const data = { zones: [], services: {}, agents: null, plans: null, unplaced: null, sla: null, dead: null, certs: null, grievances: null };
 const moves = new Map();   // reference -> agent code it was moved to in this session
-const marked = new Map();  // `${agent}|${date}` -> reason, marked unavailable in this session
 let lastOutcome = null;    // what the outcome panel shows, re-rendered on a language change
 const REASONS = { hi: ['बीमार', 'छुट्टी', 'वाहन ख़राब', 'प्रशिक्षण'], en: ['Sick', 'On leave', 'Vehicle broken down', 'Training'] };
 
@@ -19,6 +19,10 @@ const serviceName = (x) => { const code = x?.code || x; return data.services[cod
 const agentOf = (code) => data.agents?.find((a) => a.code === code);
 const agentLabel = (code) => { const a = agentOf(code); return a ? `${a.name} (${a.code})` : code; };
 const selected = () => ({ date: $('#date').value, zone: $('#zone').value });
+// The agent's day off on `date` as the server has it (GET /admin/agents: days from today).
+const offOn = (a, date) => a?.unavailable?.find((u) => u.date === date);
+const offBadge = (off) => h('span', { class: 'badge unavail', 'data-off': off.date },
+  `${t('offOn', { date: localDay(off.date, { day: 'numeric', month: 'short' }) })}: ${off.reason}`);
 const failed = (r) => h('p', { class: 'msg error' }, errorText(r.error));
 const cell = (v, cls) => h('td', { class: cls }, v);
 const table = (cls, heads, rows, label) => h('div', { class: 'table-wrap' },
@@ -47,16 +51,17 @@ async function load() {
   history.replaceState(null, '', `?${q}`);
   $('#print-head').textContent = `${dayText(`${date}T12:00:00+05:30`)} · ${zone ? zoneName(zone) : t('allZones')}`;
   const all = $('#unplaced-all').checked;
-  const [plans, agents, unplaced, sla, dead] = await Promise.all([
+  const [plans, agents, unplaced, sla, dead, certs] = await Promise.all([
     call('GET', '/admin/plans', { query: { date, zone } }),
     call('GET', '/admin/agents'),
     call('GET', '/admin/unplaced', { query: { date: all ? null : date } }),
     call('GET', '/admin/sla'),
     call('GET', '/admin/sms/dead-letters'),
+    call('GET', '/bookings', { query: { status: 'certificate_ready' } }),
     loadGrievances(),
   ]);
   if (seq !== loading) return;
-  Object.assign(data, { plans, unplaced, sla, dead });
+  Object.assign(data, { plans, unplaced, sla, dead, certs });
   if (agents.ok) data.agents = agents.data;
   renderAll();
 }
@@ -68,6 +73,7 @@ function renderAll() {
   renderUnplaced();
   renderSla();
   renderDead();
+  renderCerts();
   renderGrievances();
   renderAgents();
   if (lastOutcome) lastOutcome();
@@ -125,7 +131,7 @@ function visitRow(v, agentCode) {
 
 function agentBlock(code, visits, date) {
   const a = agentOf(code) || { code, name: code, active: true };
-  const note = marked.get(`${code}|${date}`);
+  const off = offOn(a, date);
   const live = visits.filter((v) => !['cancelled', 'rescheduled'].includes(v.status));
   return h('tbody', { 'data-agent': code },
     h('tr', { class: 'agent-row' }, h('th', { colspan: 8, scope: 'rowgroup' },
@@ -133,7 +139,7 @@ function agentBlock(code, visits, date) {
         h('span', { class: 'who' }, a.name), h('span', { class: 'code' }, code),
         h('span', { class: 'muted', 'data-count': live.length }, t('agentVisits', { n: num(live.length) })),
         a.active ? null : h('span', { class: 'badge unavail' }, t('inactive')),
-        note ? h('span', { class: 'badge unavail' }, `${t('justMarked')}: ${note}`) : null,
+        off ? offBadge(off) : null,
         a.active ? h('button', { type: 'button', class: 'danger small noprint', 'data-unavailable': code,
           onclick: (e) => openUnavailable(a, e.currentTarget) }, t('markUnavailable')) : null))),
     visits.length ? visits.map((v) => visitRow(v, code))
@@ -217,12 +223,47 @@ function renderDead() {
   if (!r.ok) { fill(box, failed(r)); return; }
   $('#dead-count').textContent = num(r.data.length);
   if (!r.data.length) { fill(box, h('p', { class: 'hint' }, t('noDead'))); return; }
-  fill(box, table('dead', [['failedAt'], ['to'], ['attempts', 'n'], ['error']],
+  fill(box, table('dead', [['failedAt'], ['to'], ['attempts', 'n'], ['error'], ['actions', 'noprint']],
     h('tbody', {}, r.data.map((m) => h('tr', { 'data-id': m.id },
       cell(shortDateTime(m.failed_at)),
       h('td', {}, h('span', { class: 'nowrap' }, m.to), h('div', { class: 'muted' }, `${m.template} · ${m.language}`)),
       cell(num(m.attempts), 'n'),
-      h('td', {}, m.error || t('none'), m.reference ? h('div', {}, h('span', { class: 'ref' }, m.reference)) : null)))), t('deadTitle')));
+      h('td', {}, m.error || t('none'), m.reference ? h('div', {}, h('span', { class: 'ref' }, m.reference)) : null),
+      h('td', { class: 'noprint' }, h('button', { type: 'button', class: 'secondary small', 'data-retry': m.id,
+        'aria-label': t('sendAgainTo', { to: m.to }), onclick: (e) => retryDead(m, e.currentTarget) }, t('sendAgain')))))), t('deadTitle')));
+}
+
+// POST /admin/sms/dead-letters/{id}/retry: queued again (200), or no longer a dead letter (409),
+// then the list is fetched again either way.
+async function retryDead(m, button) {
+  busy(button, true, t('sendingAgain'));
+  const r = await call('POST', `/admin/sms/dead-letters/${encodeURIComponent(m.id)}/retry`);
+  if (r.ok) say(t('deadRetried', { to: m.to }), 'ok');
+  else if (r.error?.code === 'wrong_state') say(t('deadWrongState', { to: m.to }), 'error');
+  else if (r.status === 404) say(t('deadNotFound'), 'error');
+  else { busy(button, false); say(errorText(r.error), 'error'); return; }
+  const dead = await call('GET', '/admin/sms/dead-letters');
+  if (dead.ok || !data.dead?.ok) data.dead = dead;
+  renderDead();
+  renderSummary();
+  $('#dead-title').focus();
+}
+
+function renderCerts() {
+  const r = data.certs;
+  if (!r) return;
+  const box = $('#certs');
+  if (!r.ok) { $('#certs-count').textContent = ''; fill(box, failed(r)); return; }
+  const rows = r.data.filter((b) => inZone(b.zone));
+  $('#certs-count').textContent = num(rows.length);
+  if (!rows.length) { fill(box, h('p', { class: 'hint' }, t('noCerts'))); return; }
+  fill(box, table('certs', [['reference'], ['service'], ['window'], ['actions', 'noprint']],
+    h('tbody', {}, rows.map((b) => h('tr', { 'data-ref': b.reference },
+      h('td', {}, h('span', { class: 'ref' }, b.reference)),
+      h('td', {}, serviceName(b.service), h('div', { class: 'muted' }, zoneName(b.zone))),
+      h('td', {}, h('div', {}, dayText(b.window.start)), windowText(b.window)),
+      h('td', { class: 'noprint' }, h('button', { type: 'button', class: 'secondary small', 'aria-label': `${t('nextStep')} ${b.reference}`,
+        onclick: (e) => openStatus(b, e.currentTarget) }, t('nextStep')))))), t('certsTitle')));
 }
 
 function renderAgents() {
@@ -237,7 +278,7 @@ function renderAgents() {
     h('tbody', {}, rows.map((a) => h('tr', { 'data-agent': a.code },
       h('td', {}, h('span', { class: 'ref' }, a.code)),
       h('td', {}, a.name, a.active ? null : [' ', h('span', { class: 'badge unavail' }, t('inactive'))],
-        marked.has(`${a.code}|${date}`) ? [' ', h('span', { class: 'badge unavail' }, t('justMarked'))] : null),
+        offOn(a, date) ? [' ', offBadge(offOn(a, date))] : null),
       cell(zoneName(a.zone)),
       cell(a.phone || t('none')),
       cell(a.skills?.includes('*') ? t('allSkills') : (a.skills || []).map(serviceName).join(', ')),
@@ -338,7 +379,6 @@ $('#unavail-form').addEventListener('submit', async (e) => {
   busy(button, false);
   if (!r.ok) { say2('#unavail-msg', errorText(r.error)); return; }
   $('#unavail-dlg').close();
-  marked.set(`${agent.code}|${date}`, reason);
   for (const m of r.data.moved) moves.set(m.reference, m.to);
   lastOutcome = () => showUnavailableOutcome(r.data);
   lastOutcome();
