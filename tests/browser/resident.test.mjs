@@ -130,10 +130,16 @@ test('a resident books a doorstep visit end to end in Hindi on a 390×844 phone,
     const serviceHi = sqlValue("SELECT name_hi FROM service WHERE code = 'income_certificate'");
     const mandatory = sql("SELECT name_hi FROM service_document WHERE service_code = 'income_certificate' AND mandatory").map((r) => r[0]);
 
-    // a. the service, searched for in Hindi
+    // a. the service, searched for in Hindi; the list comes in brief (names and fees only)
+    const list = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/services');
     await page.goto(`${BASE}/resident/`);
     assert.equal(await page.getAttribute('html', 'lang'), 'hi', 'Hindi is the default');
     await page.locator('a.service').first().waitFor();
+    const listed = await list;
+    assert.equal(new URL(listed.url()).searchParams.get('brief'), '1');
+    const listBytes = (await listed.body()).length;
+    assert.ok(listBytes < 20_000, `the service list is ${listBytes} bytes of API data`);
+    assert.equal(Object.hasOwn((await listed.json())[0], 'documents'), false, 'no documents in the list');
     assert.equal(await text(page, 'section[data-step=service] h1'), 'कौन-सी सेवा चाहिए?');
     assert.ok((await page.locator('h2.group').count()) >= 5, 'services are grouped by department');
     assert.deepEqual(await a11yProblems(page, 'hi'), []);
@@ -155,12 +161,20 @@ test('a resident books a doorstep visit end to end in Hindi on a 390×844 phone,
     await shot(page, 'hi-02-documents');
     await page.click('section[data-step=docs] a[href="#place"]');
 
-    // c. the place: an address and the Pandri area; the pin goes there on the map
+    // c. the place: the areas and the map are the zones the server has (GET /zones); an
+    // address and the Pandri area, whose point is inside it; the pin goes there on the map
     await page.waitForURL(/#place$/);
+    const zones = (await api('GET', '/api/v1/zones?district=RPR')).json.features;
+    assert.ok(zones.length >= 6, 'the demo city has its zones');
+    await page.locator('#pin-map path.zone').first().waitFor();
+    assert.equal(await page.locator('#pin-map path.zone').count(), zones.length, 'a shape on the map for each zone');
+    assert.deepEqual(await page.locator('#pin-map path.zone').evaluateAll((els) => els.map((e) => e.dataset.code)), zones.map((f) => f.properties.code));
+    assert.deepEqual((await page.locator('#area-list label').allInnerTexts()).map((x) => x.trim()), zones.map((f) => f.properties.name_hi), 'an area to choose for each zone, by its Hindi name');
     assert.ok(await page.locator('#abroad-hint').isHidden(), 'no hint for bookers abroad on an Indian phone');
     await page.fill('#address', 'मकान 12, वार्ड 21, पंडरी, रायपुर');
     await page.getByLabel('पंडरी').check();
-    assert.match(await text(page, '#loc-chosen'), /पंडरी.*21\.2700, 81\.6300/);
+    assert.match(await text(page, '#loc-chosen'), /पंडरी.*21\.2800, 81\.6300/);
+    assert.equal(sqlValue(`SELECT code FROM zone WHERE ST_Covers(area, ST_SetSRID(ST_MakePoint(81.63, 21.28), 4326))`), 'RPR-Z2');
     assert.ok(await page.locator('#pin').isVisible(), 'the pin is on the map');
     assert.deepEqual(await a11yProblems(page, 'hi'), []);
     await shot(page, 'hi-03-place');
@@ -246,6 +260,19 @@ test('a resident books a doorstep visit end to end in Hindi on a 390×844 phone,
     assert.deepEqual(await a11yProblems(page, 'hi'), []);
     await shot(page, 'hi-10-my-bookings');
 
+    // next to the receipt, a link to the public tracking page, which shows the status
+    const trackLink = card.getByRole('link', { name: 'भेंट की स्थिति देखें' });
+    assert.equal(await trackLink.getAttribute('href'), track, 'the same page as the QR code');
+    await trackLink.click();
+    await page.waitForURL(/\/t\/[A-Za-z0-9_-]{22}$/);
+    assert.equal(await page.locator('p.ref').innerText(), ref);
+    assert.equal(await page.locator('dd.status').innerText(),
+      sqlValue(`SELECT status_label(status, 'hi') || ' / ' || status_label(status, 'en') FROM booking WHERE reference = ${lit(ref)}`));
+    assert.match(await page.locator('dd.status').innerText(), /\/ Visit booked$/, 'the status of the card: booked');
+    await page.goBack();
+    await page.waitForURL(/#mine$/);
+    await page.locator(`article.booking[data-ref="${ref}"]`).waitFor();
+
     // the back button walks the steps back
     await page.goBack();
     await page.waitForURL(/#done$/);
@@ -282,7 +309,7 @@ test('a son in New York books for his mother in Raipur: IST and New York times a
     await page.fill('#address', 'House 7, Sector 2, Shankar Nagar, Raipur');
     const map = await page.locator('#pin-map svg').boundingBox();
     await page.locator('#pin-map svg').click({ position: { x: map.width * 0.8, y: map.height * 0.3 } });
-    assert.match(await text(page, '#loc-chosen'), /the pin on the map \(Shankar Nagar\)/);
+    assert.match(await text(page, '#loc-chosen'), /the pin on the map \(Zone 3 Shankar Nagar\)/);
     const place = await page.evaluate(() => JSON.parse(sessionStorage.getItem('mitan.draft')));
     assert.equal(place.via, 'pin');
     assert.ok(place.lat > 21.25 && place.lat < 21.31 && place.lon > 81.65 && place.lon < 81.69, `the pin is in Shankar Nagar: ${place.lat}, ${place.lon}`);
@@ -452,6 +479,79 @@ test('windows: a full one is shown disabled; a place outside every zone gets a c
   }
 });
 
+// The areas and the map are whatever zones the server sends: here two made-up ones, an L
+// (its centroid is outside it) and a square with a hole, through a failed first load.
+test('the map follows the zones the server has: any outline, loaded once, a failure said plainly', async () => {
+  const prop = (code, en, hi) => ({ code, name_en: en, name_hi: hi, district: 'RPR' });
+  const fc = { type: 'FeatureCollection', features: [
+    { type: 'Feature', id: 'T-L', properties: prop('T-L', 'L Ward', 'एल वार्ड'), geometry: { type: 'MultiPolygon', coordinates: [[[
+      [81.60, 21.20], [81.66, 21.20], [81.66, 21.22], [81.62, 21.22], [81.62, 21.30], [81.60, 21.30], [81.60, 21.20]]]] } },
+    { type: 'Feature', id: 'T-O', properties: prop('T-O', 'Ring Ward', 'घेरा वार्ड'), geometry: { type: 'MultiPolygon', coordinates: [[
+      [[81.64, 21.24], [81.70, 21.24], [81.70, 21.30], [81.64, 21.30], [81.64, 21.24]],
+      [[81.66, 21.26], [81.68, 21.26], [81.68, 21.28], [81.66, 21.28], [81.66, 21.26]]]] } },
+  ] };
+  let hits = 0, up = false;
+  const { context, page, errors } = await phone();
+  try {
+    await context.route('**/api/v1/zones?*', (route) => {
+      hits++;
+      assert.equal(new URL(route.request().url()).searchParams.get('district'), 'RPR');
+      return up ? route.fulfill({ json: fc })
+        : route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"unavailable","message":"try later"}}' });
+    });
+    await context.addInitScript(() => sessionStorage.setItem('mitan.draft', sessionStorage.getItem('mitan.draft') || JSON.stringify({ service: 'income_certificate' })));
+    await page.goto(`${BASE}/resident/#place`);
+
+    // the server cannot send them: the step says so, and the address and coordinates still work
+    const failed = page.locator('#area-list .msg.error');
+    await failed.waitFor();
+    assert.match(await failed.innerText(), /क्षेत्र और नक्शा लोड नहीं हो सके/);
+    assert.ok(await page.locator('.pinbox').isHidden(), 'no empty map');
+    assert.ok(await page.locator('#address').isEditable());
+    up = true;
+    await page.locator('#area-list').getByRole('button', { name: 'फिर से कोशिश करें' }).click();
+
+    // two zones, two shapes, two areas
+    await page.locator('#pin-map path.zone').first().waitFor();
+    assert.equal(await page.locator('#pin-map path.zone').count(), 2);
+    assert.deepEqual((await page.locator('#area-list label').allInnerTexts()).map((x) => x.trim()), ['एल वार्ड', 'घेरा वार्ड']);
+    // an area's point is inside it: in the L's upright, beside the hole
+    await page.getByLabel('एल वार्ड').check();
+    assert.match(await text(page, '#loc-chosen'), /एल वार्ड \(21\.2500, 81\.6100\)/);
+    await page.getByLabel('घेरा वार्ड').check();
+    assert.match(await text(page, '#loc-chosen'), /घेरा वार्ड \(21\.2700, 81\.6500\)/);
+    // a tap in the hole is in no zone; beside it, in the ring
+    const box = await page.locator('#pin-map svg').boundingBox();
+    assert.ok(Math.abs(box.height - box.width * 0.1 / (0.1 * Math.cos(21.25 * Math.PI / 180))) < 2, 'drawn to scale');
+    const draftNow = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('mitan.draft')));
+    await page.locator('#pin-map svg').click({ position: { x: box.width * 0.7, y: box.height * 0.3 } });
+    const inHole = await draftNow();
+    assert.equal(inHole.area, null, `no zone at ${inHole.lat}, ${inHole.lon}`);
+    assert.ok(Math.abs(inHole.lat - 21.27) < 0.002 && Math.abs(inHole.lon - 81.67) < 0.002, `the pin is in the hole: ${inHole.lat}, ${inHole.lon}`);
+    assert.match(await text(page, '#loc-chosen'), /नक्शे पर पिन \(21\.\d{4}, 81\.\d{4}\)/);
+    await page.locator('#pin-map svg').click({ position: { x: box.width * 0.9, y: box.height * 0.5 } });
+    assert.match(await text(page, '#loc-chosen'), /नक्शे पर पिन \(घेरा वार्ड\)/);
+    await page.focus('#pin-map');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal((await draftNow()).area, 'T-O', 'the arrow keys move the pin within the ring');
+    assert.deepEqual(await a11yProblems(page, 'hi'), []);
+    await shot(page, 'map-01-any-zones');
+
+    // fetched once: not again on the way back, nor after a reload (kept like the catalogue)
+    assert.equal(hits, 2, 'the failed load and the retry');
+    await page.goto(`${BASE}/resident/#docs`);
+    await page.locator('#docs-list .badge').first().waitFor();
+    await page.goto(`${BASE}/resident/#place`);
+    await page.locator('#pin-map path.zone').first().waitFor();
+    await page.reload();
+    await page.locator('#pin-map path.zone').first().waitFor();
+    assert.equal(hits, 2, 'the zones are not fetched again');
+    assert.deepEqual(errors, [], 'no script errors');
+  } finally {
+    await context.close();
+  }
+});
+
 test('a window that fills up while the resident confirms: back to the windows, then booked in another', async () => {
   const { token, phone: mine } = await residentLogin(randomPhone(), 'hi');
   const { context, page, errors } = await phone();
@@ -609,7 +709,7 @@ test('keyboard only: from the service list to the people, with the focus always 
     await tabTo(page, '#pin-map');
     assert.ok(await focusRing(page), 'the map shows the focus');
     await page.keyboard.press('ArrowDown');
-    assert.match(await text(page, '#loc-chosen'), /नक्शे पर पिन \(गुढ़ियारी\)/);
+    assert.match(await text(page, '#loc-chosen'), /नक्शे पर पिन \([^)]*गुढ़ियारी\)/);
     await page.screenshot({ path: `${SHOTS}kbd-01-place.png` });
     await tabTo(page, '#place-form button[type=submit]');
     await page.keyboard.press('Enter');
@@ -762,7 +862,7 @@ test('each page is under 100 KB before images (html, js, css and strings, as loa
       body: { booking: ref, kind: 'delay', description: 'प्रमाण पत्र में देरी हो रही है।' } });
     gv = r.json?.reference;
   }
-  const draft = { service: 'income_certificate', address: 'मकान 1, सिविल लाइन्स', lat: 21.22, lon: 81.63, via: 'area', area: 'civil_lines',
+  const draft = { service: 'income_certificate', address: 'मकान 1, सिविल लाइन्स', lat: 21.22, lon: 81.63, via: 'area', area: 'RPR-Z5',
     abroad: false, tz: 'Asia/Kolkata', start: null, end: null, ben: { name: '', phone: '', language: null }, bookerName: '', idem: null, after: null };
   const pages = [
     ['service', 'a.service'], ['docs', '#docs-list .badge'], ['place', '#pin-map svg'], ['window', 'input[name=slot]'],
@@ -784,18 +884,19 @@ test('each page is under 100 KB before images (html, js, css and strings, as loa
         await page.goto(`${BASE}/resident/#${route}`);
         await page.locator(ready).first().waitFor();
         await page.waitForLoadState('networkidle');
-        let app = 0, gz = 0, data = 0;
+        let app = 0, gz = 0, data = 0, services = 0;
         const files = [];
         for (const r of responses) {
           const path = new URL(r.url()).pathname;
           if (r.request().resourceType() === 'image' || path.endsWith('.svg')) continue;
           const body = await r.body().catch(() => Buffer.alloc(0));
+          if (path === '/api/v1/services') services += body.length;
           if (path.startsWith('/api/')) { data += body.length; continue; }
           app += body.length;
           gz += gzipSync(body).length;
           files.push(path.replace('/resident/', '') || 'index.html');
         }
-        rows.push({ lang, route: route.replace(/\/.*/, '/…'), app, gz, data, files: files.join(' ') });
+        rows.push({ lang, route: route.replace(/\/.*/, '/…'), app, gz, data, services, files: files.join(' ') });
         assert.deepEqual(errors, [], `no script errors on #${route}`);
       } finally {
         await context.close();
@@ -803,10 +904,15 @@ test('each page is under 100 KB before images (html, js, css and strings, as loa
     }
   }
   const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-  const report = rows.map((r) => `${r.lang} #${r.route.padEnd(12)} ${kb(r.app).padStart(9)} (gzip ${kb(r.gz).padStart(8)})  API data ${kb(r.data).padStart(9)}  ${r.files}`).join('\n');
+  const report = rows.map((r) => `${r.lang} #${r.route.padEnd(12)} ${kb(r.app).padStart(9)} (gzip ${kb(r.gz).padStart(8)})  API data ${kb(r.data).padStart(9)}${r.services ? ` (/services ${r.services} B)` : ''}  ${r.files}`).join('\n');
   writeFileSync(`${SHOTS}weights.txt`, `${report}\n`);
   for (const line of report.split('\n')) t.diagnostic(line);
   for (const r of rows) assert.ok(r.app < 100_000, `#${r.route} (${r.lang}) loads ${r.app} bytes of html, js and css`);
+  // the service list on 2G: names and fees only (brief=1), the documents come with the chosen one
+  for (const r of rows.filter((x) => x.route === 'service')) {
+    assert.ok(r.services > 0, `#service (${r.lang}) loads the catalogue`);
+    assert.ok(r.data < 20_000, `#service (${r.lang}) loads ${r.data} bytes of API data (/services: ${r.services})`);
+  }
 });
 
 // The tracking page links /track.css: the API's "/t/" prefix must not capture it.

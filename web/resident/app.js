@@ -369,7 +369,8 @@ function bookingCard(b) {
       h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', onclick: (e) => toggleReschedule(b, panel, e.currentTarget) }, t('reschedule')),
       ' ', h('button', { type: 'button', class: 'danger', onclick: () => cancelBooking(b) }, t('cancel'))), panel);
   }
-  // Tracking: the status history, and the receipt with its QR code (fetched when opened).
+  // Tracking: the status history, the public tracking page, and the receipt with its QR
+  // code (fetched when opened).
   const receipt = h('div', { class: 'receipt-box' });
   card.append(h('details', { class: 'history', ontoggle: (e) => { if (e.target.open && !receipt.firstChild) showReceipt(b.reference, receipt); } },
     h('summary', null, t('history')),
@@ -377,6 +378,7 @@ function bookingCard(b) {
       h('time', { datetime: ev.at }, `${shortDay(new Date(ev.at), displayTz())}, ${clock(new Date(ev.at), displayTz())}`), ' ',
       h('span', null, t(ev.action === 'rescheduled' ? 'status_rescheduled' : `status_${ev.status}`)),
       ev.note ? h('span', { class: 'note' }, ev.note) : null))),
+    b.tracking_url ? h('p', { class: 'track' }, h('a', { href: b.tracking_url, rel: 'noopener' }, t('track'))) : null,
     receipt),
   h('p', { class: 'gv-link' }, h('a', { href: `#gnew/${encodeURIComponent(b.reference)}` }, t('gRaise'))));
   return card;

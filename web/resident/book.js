@@ -9,14 +9,9 @@ export function setup(c) {
     slotChooser, fetchSlots, showReceipt } = c;
   const L = c.lang;
 
-  // The demo city's areas (Raipur municipal zones): a point inside each, and the zone's box
-  // [west, south, east, north] drawn on the pin map.
-  const AREAS = [
-    ['gudhiyari', 21.28, 81.59, [81.57, 21.25, 81.61, 21.31]], ['pandri', 21.27, 81.63, [81.61, 21.25, 81.65, 21.31]],
-    ['shankar_nagar', 21.27, 81.67, [81.65, 21.25, 81.69, 21.31]], ['tatibandh', 21.22, 81.59, [81.57, 21.19, 81.61, 21.25]],
-    ['civil_lines', 21.22, 81.63, [81.61, 21.19, 81.65, 21.25]], ['telibandha', 21.22, 81.67, [81.65, 21.19, 81.69, 21.25]],
-  ];
-  const MAP = [81.57, 21.19, 81.69, 21.31]; // the service area the pin map shows
+  // The areas served, for the area list and the pin map: the zones of the district as the
+  // server has them (GET /zones, GeoJSON MultiPolygons), kept like the catalogue.
+  const DISTRICT = 'RPR';
   const COMMON_ZONES = ['America/New_York', 'America/Chicago', 'America/Los_Angeles', 'America/Toronto',
     'Europe/London', 'Europe/Berlin', 'Asia/Dubai', 'Asia/Riyadh', 'Asia/Qatar', 'Asia/Singapore',
     'Australia/Sydney', 'Pacific/Auckland', 'Asia/Kolkata'];
@@ -54,6 +49,53 @@ export function setup(c) {
     full.set(k, r.data);
     return r.data;
   }
+
+  // Each zone as { code, name_en, name_hi, polys: [[ring of [lon, lat]]], lat, lon, span }:
+  // lat/lon is a point inside it (the middle of the widest run across it at mid-height; a
+  // centroid can fall outside an L-shaped zone), span that run's width in degrees.
+  let zones = null;
+  function readZones(fc) {
+    const out = [];
+    for (const f of fc?.features || []) {
+      const g = f.geometry || {}, p = f.properties || {};
+      const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : null;
+      if (!polys?.length || !(p.code || f.id)) continue;
+      let best = null;
+      for (const poly of polys) {
+        const [lo, hi] = poly[0].reduce(([a, b], q) => [Math.min(a, q[1]), Math.max(b, q[1])], [90, -90]);
+        const y = (lo + hi) / 2, xs = [];
+        for (const ring of poly) ring.forEach((a, i) => { const b = ring[(i + 1) % ring.length]; if ((a[1] > y) !== (b[1] > y)) xs.push(a[0] + (y - a[1]) / (b[1] - a[1]) * (b[0] - a[0])); });
+        xs.sort((a, b) => a - b);
+        for (let i = 0; i + 1 < xs.length; i += 2) if (!best || xs[i + 1] - xs[i] > best.span) best = { lat: y, lon: (xs[i] + xs[i + 1]) / 2, span: xs[i + 1] - xs[i] };
+      }
+      if (best) out.push({ code: p.code || f.id, name_en: p.name_en, name_hi: p.name_hi, polys, ...best, lat: +best.lat.toFixed(5), lon: +best.lon.toFixed(5) });
+    }
+    return out;
+  }
+  async function loadZones() {
+    if (zones) return zones;
+    const key = 'mitan.zones';
+    const cached = store.get(local, key);
+    if (cached?.fc && Date.now() - cached.at < SVC_TTL) return (zones = readZones(cached.fc));
+    const r = await call('GET', `/zones?district=${DISTRICT}`);
+    if (!r.ok) {
+      if (cached?.fc) return (zones = readZones(cached.fc));
+      throw r.error;
+    }
+    store.set(local, key, { at: Date.now(), fc: r.data });
+    return (zones = readZones(r.data));
+  }
+  // A zone's name, even before the zones are loaded again (from the cache), else its code.
+  function zoneLabel(code) {
+    const z = (zones || readZones(store.get(local, 'mitan.zones')?.fc)).find((x) => x.code === code);
+    return z ? z[`name_${L()}`] || z.name_en || code : code || '';
+  }
+  // Even-odd over a polygon's rings: inside the outline and not in a hole.
+  const inPoly = (lat, lon, poly) => poly.reduce((n, ring) => ring.reduce((m, a, i) => {
+    const b = ring[(i + 1) % ring.length];
+    return (a[1] > lat) !== (b[1] > lat) && lon < a[0] + (lat - a[1]) / (b[1] - a[1]) * (b[0] - a[0]) ? !m : m;
+  }, n), false);
+  const areaAt = (lat, lon) => (zones || []).find((z) => z.polys.some((p) => inPoly(lat, lon, p)))?.code ?? null;
 
   // ---- a. services ----
   function renderServiceList() {
@@ -94,8 +136,8 @@ export function setup(c) {
   // ---- c. place ----
   function locationText() {
     if (draft.lat == null) return t('noLocation');
-    const where = draft.via === 'area' ? t(`area_${draft.area}`) : draft.via === 'geo' ? t('myLocation')
-      : draft.via === 'pin' ? t('pinned', { area: draft.area ? t(`area_${draft.area}`) : '' }).replace(/ ?\(\)/, '') : t('typed');
+    const where = draft.via === 'area' ? zoneLabel(draft.area) : draft.via === 'geo' ? t('myLocation')
+      : draft.via === 'pin' ? t('pinned', { area: draft.area ? zoneLabel(draft.area) : '' }).replace(/ ?\(\)/, '') : t('typed');
     return t('chosen', { where: `${where} (${(+draft.lat).toFixed(4)}, ${(+draft.lon).toFixed(4)})` });
   }
   function setLocation(lat, lon, via, area = null) {
@@ -107,33 +149,59 @@ export function setup(c) {
     placePin();
   }
 
-  // The pin map: the service area and its zones drawn to scale (no map tiles: nothing to
-  // download). A tap puts the pin there; with the keyboard, the arrow keys move it ~200 m
-  // (with Shift ~50 m). The chosen place is read out from #loc-chosen.
-  const KX = Math.cos(((MAP[1] + MAP[3]) / 2) * Math.PI / 180); // a degree of longitude is shorter here
-  const MW = (MAP[2] - MAP[0]) * KX * 1000, MH = (MAP[3] - MAP[1]) * 1000; // viewBox units
-  const toXY = (lat, lon) => [(lon - MAP[0]) * KX * 1000, (MAP[3] - lat) * 1000];
-  const areaAt = (lat, lon) => AREAS.find(([, , , [w, so, e, n]]) => lon >= w && lon < e && lat >= so && lat < n)?.[0] ?? null;
+  // The pin map: the zones drawn to scale within their bounding box, 112 units wide (no map
+  // tiles: nothing to download). A tap puts the pin there; with the keyboard, the arrow keys
+  // move it ~200 m (with Shift ~50 m). The chosen place is read out from #loc-chosen.
+  let M = null; // { w, s, e, n, kx: a degree of longitude is shorter here, u: units a degree, h }
+  const toXY = (lat, lon) => [(lon - M.w) * M.kx * M.u, (M.n - lat) * M.u];
+  const onMap = (lat, lon) => M && lat >= M.s && lat <= M.n && lon >= M.w && lon <= M.e;
   function svg(tag, attrs, ...kids) {
     const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
     el.append(...kids);
     return el;
   }
+  // A ring as path data, leaving out points less than ~1 px from the last one kept.
+  function ringPath(ring) {
+    let d = '', last = null;
+    for (const [lon, lat] of ring) {
+      const [x, y] = toXY(lat, lon);
+      if (last && Math.abs(x - last[0]) + Math.abs(y - last[1]) < 0.4) continue;
+      d += `${d ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)}`;
+      last = [x, y];
+    }
+    return `${d}Z`;
+  }
+  // A name in lines that fit the zone's width (~0.5 em a letter, marks not counted).
+  function nameLines(name, width) {
+    const max = Math.max(5, Math.floor(width / 2.6)), lines = [];
+    for (const w of name.split(/\s+/)) {
+      const last = lines.length - 1, len = (x) => x.replace(/\p{M}/gu, '').length;
+      if (last >= 0 && len(lines[last]) + 1 + len(w) <= max) lines[last] += ` ${w}`; else lines.push(w);
+    }
+    return lines;
+  }
   function drawMap() {
-    const map = svg('svg', { viewBox: `0 0 ${MW.toFixed(2)} ${MH}`, 'aria-hidden': 'true', focusable: 'false' });
-    for (const [key, , , [w, so, e, n]] of AREAS) {
-      const [x0, y0] = toXY(n, w), [x1, y1] = toXY(so, e);
-      map.append(svg('rect', { x: x0, y: y0, width: x1 - x0, height: y1 - y0, class: 'zone' }),
-        // a name of two words on two lines, so that it fits its zone
-        svg('text', { x: (x0 + x1) / 2, y: (y0 + y1) / 2, 'text-anchor': 'middle', class: 'zname' },
-          ...t(`area_${key}`).split(' ').map((w, i, all) => svg('tspan', { x: (x0 + x1) / 2, dy: i ? '1.2em' : `${-(all.length - 1) * 0.6}em` }, w))));
+    M = { w: 180, e: -180, s: 90, n: -90 };
+    for (const z of zones) for (const p of z.polys) for (const [lon, lat] of p[0]) {
+      M.w = Math.min(M.w, lon); M.e = Math.max(M.e, lon); M.s = Math.min(M.s, lat); M.n = Math.max(M.n, lat);
+    }
+    M.kx = Math.cos(((M.s + M.n) / 2) * Math.PI / 180);
+    M.u = 112 / ((M.e - M.w) * M.kx || 1);
+    M.h = (M.n - M.s) * M.u;
+    const map = svg('svg', { viewBox: `0 0 112 ${M.h.toFixed(1)}`, 'aria-hidden': 'true', focusable: 'false' });
+    for (const z of zones) map.append(svg('path', { d: z.polys.flatMap((p) => p.map(ringPath)).join(''), class: 'zone', 'data-code': z.code }));
+    for (const z of zones) {
+      const [x, y] = toXY(z.lat, z.lon);
+      const lines = nameLines(zoneLabel(z.code), z.span * M.kx * M.u * 0.9);
+      map.append(svg('text', { x: x.toFixed(1), y: y.toFixed(1), 'text-anchor': 'middle', class: 'zname' },
+        ...lines.map((w, i) => svg('tspan', { x: x.toFixed(1), dy: i ? '1.2em' : `${-(lines.length - 1) * 0.6}em` }, w))));
     }
     map.append(svg('g', { id: 'pin', class: 'pin' }, svg('g', { transform: 'scale(.4)' },
       svg('path', { d: 'M0 0C-5-9-12-14-12-22a12 12 0 1 1 24 0c0 8-7 13-12 22z' }), svg('circle', { cx: 0, cy: -22, r: 4.5 }))));
     map.addEventListener('click', (e) => {
       const r = map.getBoundingClientRect();
-      pinAt(MAP[3] - ((e.clientY - r.top) / r.height) * MH / 1000, MAP[0] + ((e.clientX - r.left) / r.width) * MW / (KX * 1000));
+      pinAt(M.n - ((e.clientY - r.top) / r.height) * (M.n - M.s), M.w + ((e.clientX - r.left) / r.width) * (M.e - M.w));
     });
     $('#pin-map').replaceChildren(map);
     placePin();
@@ -141,23 +209,22 @@ export function setup(c) {
   function placePin() {
     const pin = $('#pin');
     if (!pin) return;
-    const inside = draft.lat != null && +draft.lat >= MAP[1] && +draft.lat <= MAP[3] && +draft.lon >= MAP[0] && +draft.lon <= MAP[2];
+    const inside = draft.lat != null && onMap(+draft.lat, +draft.lon);
     pin.style.display = inside ? '' : 'none';
     if (inside) pin.setAttribute('transform', `translate(${toXY(+draft.lat, +draft.lon).map((v) => v.toFixed(2)).join(' ')})`);
   }
   function pinAt(lat, lon) {
     const clamp = (v, lo, hi) => Math.min(hi - 1e-5, Math.max(lo, v));
-    lat = +clamp(lat, MAP[1], MAP[3]).toFixed(5); lon = +clamp(lon, MAP[0], MAP[2]).toFixed(5);
+    lat = +clamp(lat, M.s, M.n).toFixed(5); lon = +clamp(lon, M.w, M.e).toFixed(5);
     setLocation(lat, lon, 'pin', areaAt(lat, lon));
   }
   function pinKey(e) {
     const d = { ArrowUp: [1, 0], ArrowDown: [-1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[e.key];
-    if (!d) return;
+    if (!d || !M) return;
     e.preventDefault();
     const step = e.shiftKey ? 0.0005 : 0.002;
-    const inside = draft.lat != null && areaAt(+draft.lat, +draft.lon);
-    if (!inside) pinAt((MAP[1] + MAP[3]) / 2, (MAP[0] + MAP[2]) / 2);
-    else pinAt(+draft.lat + d[0] * step, +draft.lon + d[1] * step / KX);
+    if (draft.lat == null || !onMap(+draft.lat, +draft.lon)) pinAt((M.s + M.n) / 2, (M.w + M.e) / 2);
+    else pinAt(+draft.lat + d[0] * step, +draft.lon + d[1] * step / M.kx);
   }
 
   // ---- d. windows ----
@@ -197,17 +264,27 @@ export function setup(c) {
       $('#docs-sla').textContent = t('slaDays', { n: s.sla_days });
     },
 
-    place() {
-      const box = $('#area-list');
-      box.replaceChildren(...AREAS.map(([key, lat, lon]) => h('label', { class: 'choice' },
-        h('input', { type: 'radio', name: 'area', value: key, checked: draft.area === key, onchange: () => setLocation(lat, lon, 'area', key) }),
-        ` ${t(`area_${key}`)}`)));
+    async place() {
       $('#address').value = draft.address;
       $('#lat').value = draft.lat ?? ''; $('#lon').value = draft.lon ?? '';
       if (draft.via === 'typed') $('#coords').open = true;
       $('#loc-chosen').textContent = locationText();
       $('#abroad-hint').hidden = isIst(browserTz);
-      drawMap();
+      // the areas and the map come from the server; without them the rest of the step still works
+      const box = $('#area-list');
+      if (!zones) box.replaceChildren(h('p', { class: 'loading' }, t('loading')));
+      try { await loadZones(); } catch (err) {
+        box.replaceChildren(h('p', { class: 'msg error' }, t('zonesFailed'), ' ', errorText(err)),
+          h('button', { type: 'button', class: 'secondary', onclick: render }, t('retry')));
+        $('.pinbox').hidden = true;
+        return;
+      }
+      box.closest('fieldset').hidden = $('.pinbox').hidden = !zones.length;
+      box.replaceChildren(...zones.map((z) => h('label', { class: 'choice' },
+        h('input', { type: 'radio', name: 'area', value: z.code, checked: draft.area === z.code, onchange: () => setLocation(z.lat, z.lon, 'area', z.code) }),
+        ` ${zoneLabel(z.code)}`)));
+      $('#loc-chosen').textContent = locationText();
+      if (zones.length) drawMap();
     },
 
     async window() {
@@ -248,7 +325,7 @@ export function setup(c) {
     },
 
     async review() {
-      const s = await loadService(draft.service);
+      const [s] = await Promise.all([loadService(draft.service), draft.area && loadZones().catch(() => null)]);
       $('#review-list').replaceChildren(...facts([
         [t('service'), s ? s.name : draft.service],
         [t('window'), windowLines(draft.start, draft.end, displayTz())],
