@@ -92,6 +92,7 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/reports/fortnightly", report_fortnightly, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/reports/fortnightly.csv", report_fortnightly_csv, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/reports/fortnightly.pdf", report_fortnightly_pdf, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "GET", "/api/v1/reports/fortnightly/sealed", report_fortnightly_sealed, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
 	{ "GET", "/api/v1/dev/sms", account_dev_sms, 0, 0, 0 },
 	{ "POST", "/api/v1/dev/clock", account_dev_clock, 0, 1 * KB, JSON },

@@ -36,58 +36,69 @@ static int report_district_ok(const char *s)
 	return n >= 2 && n <= 16 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
 }
 
-/* Checks the parameters and the caller's right to the district, and runs the report.
- * Returns the report's JSON text (the caller frees it), or NULL once it has replied. */
-static char *report_load(struct http_req *r)
+/* Checks the parameters and the caller's right to the district, then runs `sql` with $1 the
+ * district's id, $2 the period (NULL: the default) and $3 now. Returns its result, or NULL
+ * once it has replied. */
+static PGresult *report_query(struct http_req *r, const char *sql)
 {
 	static const char q_district[] =
 		"SELECT id FROM district WHERE CASE WHEN $1::text IS NULL THEN id = $2::int ELSE code = $1 END";
-	static const char q_report[] = "SELECT report_fortnightly($1::int, $2, $3::timestamptz)::text";
 	char code[24], period[16], own[24], now[40], id[24];
 	enum db_status st;
 	PGresult *res = NULL;
-	char *text = NULL;
 
 	int has_district = http_query(r, "district", code, sizeof code);
 	if (has_district < 0 || (has_district && !report_district_ok(code))) {
 		http_error_field(r, "district", "must be a district code, e.g. RPR");
-		goto out;
+		goto fail;
 	}
 	int has_period = http_query(r, "period", period, sizeof period);
 	if (has_period < 0 || (has_period && !report_period_ok(period))) {
 		http_error_field(r, "period",
 				 "must be YYYY-MM-1 (local days 1 to 15) or YYYY-MM-2 (the 16th to the month's end)");
-		goto out;
+		goto fail;
 	}
 	if (!has_district && r->auth.district_id == 0) {
 		http_error_field(r, "district", "is required: your account belongs to no district, name one");
-		goto out;
+		goto fail;
 	}
 	snprintf(own, sizeof own, "%lld", r->auth.district_id);
 	const char *dp[] = { has_district ? code : NULL, own };
 	res = db_exec(q_district, 2, dp, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
-		goto out;
+		goto fail;
 	}
 	/* A caller of one district learns nothing of the others, not even whether a code exists. */
 	if (r->auth.district_id != 0 && (PQntuples(res) != 1 || db_get_ll(res, 0, 0) != r->auth.district_id)) {
 		http_error(r, 403, "forbidden", "you may read the report of your own district only");
-		goto out;
+		goto fail;
 	}
 	if (PQntuples(res) != 1) {
 		http_error(r, 404, "not_found", "no district with this code");
-		goto out;
+		goto fail;
 	}
 	snprintf(id, sizeof id, "%s", db_get(res, 0, 0));
 	PQclear(res);
 	clock_now_text(now, sizeof now);
 	const char *rp[] = { id, has_period ? period : NULL, now };
-	res = db_exec(q_report, 3, rp, &st);
-	if (st != DB_OK) {
-		http_error_db(r, st);
-		goto out;
-	}
+	res = db_exec(sql, 3, rp, &st);
+	if (st == DB_OK)
+		return res;
+	http_error_db(r, st);
+fail:
+	PQclear(res);
+	return NULL;
+}
+
+/* The report's JSON text (the caller frees it), or NULL once it has replied. */
+static char *report_load(struct http_req *r)
+{
+	static const char q_report[] = "SELECT report_fortnightly($1::int, $2, $3::timestamptz)::text";
+	char *text = NULL;
+	PGresult *res = report_query(r, q_report);
+	if (!res)
+		return NULL;
 	if (!db_get(res, 0, 0)) {
 		http_error_field(r, "period", "has not begun yet");
 		goto out;
@@ -323,4 +334,27 @@ void report_fortnightly_pdf(struct http_req *r)
 out:
 	buf_free(&b);
 	json_decref(report);
+}
+
+/* The report as it was sealed when its fortnight closed (sql/007): the exact bytes whose
+ * SHA-256 the audit log holds, with that digest and the time of sealing in headers. */
+void report_fortnightly_sealed(struct http_req *r)
+{
+	static const char q_sealed[] =
+		"SELECT s.body, s.sha256, rfc3339(s.sealed_at, d.time_zone) FROM district d "
+		"LEFT JOIN report_seal s ON s.district_id = d.id AND s.period = coalesce($2, report_period_code(( "
+		"  SELECT q.first_day FROM report_period_days(report_period_code(($3::timestamptz AT TIME ZONE d.time_zone)::date)) q) - 1)) "
+		"WHERE d.id = $1::int";
+	PGresult *res = report_query(r, q_sealed);
+	if (!res)
+		return;
+	const char *body = PQntuples(res) == 1 ? db_get(res, 0, 0) : NULL;
+	if (!body) {
+		http_error(r, 404, "not_sealed",
+			   "this fortnight's report is not sealed: it is sealed when the fortnight closes, if anything was booked");
+	} else {
+		const char *headers[] = { "X-Mitan-Sha256", db_get(res, 0, 1), "X-Mitan-Sealed-At", db_get(res, 0, 2), NULL };
+		http_reply_headers(r, 200, "application/json; charset=utf-8", headers, body, strlen(body));
+	}
+	PQclear(res);
 }

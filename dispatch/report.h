@@ -12,5 +12,7 @@
 void report_fortnightly(struct http_req *r);     /* GET /api/v1/reports/fortnightly */
 void report_fortnightly_csv(struct http_req *r); /* GET /api/v1/reports/fortnightly.csv */
 void report_fortnightly_pdf(struct http_req *r); /* GET /api/v1/reports/fortnightly.pdf */
+/* GET /api/v1/reports/fortnightly/sealed: the report as sealed when its fortnight closed */
+void report_fortnightly_sealed(struct http_req *r);
 
 #endif

@@ -742,6 +742,15 @@ test('the fortnightly report: JSON, CSV, PDF', { skip: isPending(REPORT) && 'pen
   }
   const r = expect(await call(REPORT, { token: tokens.admin, query: { period: `${last}-1` } }), 200);
   assert.equal(r.json.period.code, `${last}-1`);
+  // A sealed fortnight (sealed here directly; the worker's scan does it when a fortnight closes).
+  sql(`INSERT INTO report_seal (district_id, period, sealed_at, sha256, body)
+       SELECT id, '2001-01-1', now(), encode(sha256(convert_to(report_fortnightly(id, '2001-01-1', now())::text, 'UTF8')), 'hex'),
+              report_fortnightly(id, '2001-01-1', now())::text FROM district WHERE code = 'RPR' ON CONFLICT DO NOTHING`);
+  const SEALED = `${REPORT}/sealed`;
+  expect(await call(SEALED, { token: tokens.committee, query: { period: '2001-01-1' } }), 200);
+  expect(await call(SEALED, { token: tokens.committee, query: { period: '2001-01-2' } }), 404, 'not_sealed');
+  expect(await call(SEALED, { token: tokens.committee, query: { period: '2001-13-1' } }), 400, 'invalid_field', 'period');
+  expect(await call(SEALED, { token: tokens.committee, query: { district: 'ZZZ' } }), 403, 'forbidden');
 });
 
 test('dev clock', async () => {
