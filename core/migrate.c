@@ -33,11 +33,22 @@ static char *migrate_slurp(const char *path)
 
 int migrate_file(const char *path)
 {
+	return migrate_file_tx(path, 1);
+}
+
+int migrate_file_tx(const char *path, int own_tx)
+{
 	int rc = -1;
 	char *sql = migrate_slurp(path);
 	if (!sql) {
 		fprintf(stderr, "mitan: cannot read %s\n", path);
 		return -1;
+	}
+	if (!own_tx) {
+		rc = db_script(sql) == DB_OK ? 0 : -1;
+		if (rc != 0)
+			fprintf(stderr, "mitan: %s failed (see the error above)\n", path);
+		goto out;
 	}
 	if (db_begin() != DB_OK || db_script(sql) != DB_OK || db_commit() != DB_OK) {
 		fprintf(stderr, "mitan: %s failed (see the error above); nothing of it was applied\n", path);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "config.h"
 #include "crypto.h"
 #include "db.h"
 #include "migrate.h"
@@ -180,15 +181,23 @@ static int seed_demo_shifts(void)
 	return st == DB_OK ? 0 : -1;
 }
 
-/* The tracking hash of a reference, as dispatch/booking.c derives it. */
-static void seed_tracking_hash(const char *reference, char hash_hex[65])
+/* The tracking token (22 chars) and its hash of a reference, as dispatch/booking.c derives them. */
+static void seed_tracking_token(const char *reference, char token[23], char hash_hex[65])
 {
 	unsigned char mac[CRYPTO_SHA256_LEN], digest[CRYPTO_SHA256_LEN];
 	char full[48];
 	crypto_secret_hmac("tracking", reference, strlen(reference), mac);
 	crypto_base64url(mac, 17, full);
-	crypto_sha256(full, 22, digest);
+	memcpy(token, full, 22);
+	token[22] = '\0';
+	crypto_sha256(token, 22, digest);
 	crypto_hex(digest, sizeof digest, hash_hex);
+}
+
+static void seed_tracking_hash(const char *reference, char hash_hex[65])
+{
+	char token[23];
+	seed_tracking_token(reference, token, hash_hex);
 }
 
 /* Demo visits so that the agent app has a route right after `make run`: every demo agent
@@ -320,6 +329,67 @@ out:
 	return rc;
 }
 
+/* The district's past weeks (sql/seed/demo_history.sql, written once: a second seed finds
+ * it and adds nothing), relative to the application clock, in the seed's transaction. The
+ * SQL cannot derive tracking tokens (they need the installation secret): its bookings come
+ * with a placeholder hash, replaced here by the real one, and the tracking link goes into
+ * the messages that carry it. */
+static int seed_demo_history(const char *sql_dir)
+{
+	static const char q_now[] = "SELECT set_config('mitan.seed_now', $1, true)";
+	static const char q_made[] =
+		"SELECT current_setting('mitan.seed_history', true), "
+		"       (SELECT count(*) FROM booking_event e JOIN district d ON d.id = e.district_id "
+		"         WHERE d.code = 'RPR' AND e.action = 'created' AND e.note = 'demo history')";
+	static const char q_placeholders[] =
+		"SELECT b.id, b.reference FROM booking b JOIN district d ON d.id = b.district_id "
+		"WHERE d.code = 'RPR' AND b.tracking_hash = sha256(convert_to('demo history ' || b.reference, 'UTF8')) "
+		"ORDER BY b.id";
+	static const char q_track[] =
+		"WITH b AS (UPDATE booking SET tracking_hash = decode($2, 'hex') WHERE id = $1 RETURNING id) "
+		"UPDATE sms_outbox o SET variables = o.variables || jsonb_build_object('url', $3::text), "
+		"       body = CASE WHEN o.body = '' THEN '' "
+		"                   ELSE sms_render(t.body, o.variables || jsonb_build_object('url', $3::text)) END "
+		"  FROM b, sms_template t "
+		" WHERE o.booking_id = b.id AND o.staff_id IS NULL AND t.code = o.template AND t.language = o.language "
+		"   AND t.body LIKE '%{#url#}%' AND o.template <> 'reassigned'";
+	char path[4096], now[40], token[23], hash[65], url[400];
+	enum db_status st;
+	PGresult *res;
+
+	clock_now_text(now, sizeof now);
+	const char *np[] = { now };
+	if (db_run(q_now, 1, np) != DB_OK)
+		return -1;
+	snprintf(path, sizeof path, "%s/seed/demo_history.sql", sql_dir);
+	fprintf(stderr, "seed: %s\n", path);
+	if (migrate_file_tx(path, 0) != 0)
+		return -1;
+	res = db_exec(q_placeholders, 0, NULL, &st);
+	if (st != DB_OK)
+		return -1;
+	for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
+		seed_tracking_token(db_get(res, i, 1), token, hash);
+		snprintf(url, sizeof url, "%s/t/%s", cfg.public_url, token);
+		const char *p[] = { db_get(res, i, 0), hash, url };
+		st = db_run(q_track, 3, p);
+	}
+	PQclear(res);
+	if (st != DB_OK)
+		return -1;
+	res = db_exec(q_made, 0, NULL, &st);
+	if (st != DB_OK)
+		return -1;
+	const char *made = db_get(res, 0, 0);
+	if (made && strcmp(made, "0") != 0)
+		fprintf(stderr, "seed: demo history written: %s bookings of the past weeks, with their events, messages, "
+				"SLA alerts and grievances\n", made);
+	else
+		fprintf(stderr, "seed: demo history already there (%s bookings), kept as it is\n", db_get(res, 0, 1));
+	PQclear(res);
+	return 0;
+}
+
 int seed_run(const char *sql_dir, const char *data_dir, int demo)
 {
 	static const char *const files[] = { "catalogue.sql", "sms_templates.sql" };
@@ -337,7 +407,7 @@ int seed_run(const char *sql_dir, const char *data_dir, int demo)
 	if (migrate_file(path) != 0)
 		return -1;
 	if (db_begin() != DB_OK || seed_demo_shifts() != 0 || seed_demo_accounts(data_dir) != 0 ||
-	    seed_demo_visits(data_dir) != 0 || db_commit() != DB_OK) {
+	    seed_demo_visits(data_dir) != 0 || seed_demo_history(sql_dir) != 0 || db_commit() != DB_OK) {
 		db_rollback();
 		fprintf(stderr, "mitan: seeding the demo city failed; nothing of it was kept\n");
 		return -1;

@@ -26,8 +26,9 @@ export async function api(method, path, { token, body, headers = {}, raw } = {})
 // Runs SQL against the test database and returns rows as arrays of strings.
 export function sql(query) {
   const conninfo = readFileSync(`${DATA}/pg/conninfo`, 'utf8').trim();
+  // Large replies are fine (the demo district's weeks of history are thousands of rows).
   const out = execFileSync('psql', [conninfo, '-X', '-A', '-t', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-c', query],
-                           { encoding: 'utf8' });
+                           { encoding: 'utf8', maxBuffer: 256 << 20 });
   return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 export const sqlValue = (q) => sql(q)[0]?.[0];

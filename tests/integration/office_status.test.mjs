@@ -66,7 +66,7 @@ test('a dead letter sent again goes out once more, audited; signing out ends the
   const phone = '+919000000998';
   const id = sqlValue(`INSERT INTO sms_outbox (district_id, dedupe_key, to_phone, template, language, variables, body, status,
                          attempts, next_attempt_at, last_error, created_at, updated_at)
-                       SELECT id, 'office-dead-' || gen_random_uuid(), ${lit(phone)}, 'otp', 'en', '{}', 'Mitan test', 'failed', 5,
+                       SELECT id, 'test-office-dead-' || gen_random_uuid(), ${lit(phone)}, 'otp', 'en', '{}', 'Mitan test', 'failed', 5,
                               now(), 'DLT template rejected', now(), now() FROM district WHERE code = 'RPR' RETURNING id`);
   const r = await api('POST', `/api/v1/admin/sms/dead-letters/${id}/retry`, { token: officer });
   assert.equal(r.status, 200, r.text);

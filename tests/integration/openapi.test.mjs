@@ -606,7 +606,7 @@ test('officer: SLA, dead letters, unplaced, zones', async () => {
   expect(await call('GET /api/v1/admin/sms/dead-letters', { token: tokens.officer, query: { limit: 0 } }), 400, 'invalid_field', 'limit');
   const dead = sqlValue(`INSERT INTO sms_outbox (district_id, dedupe_key, to_phone, template, language, variables, body, status,
                            attempts, next_attempt_at, last_error, created_at, updated_at)
-                         SELECT id, 'openapi-dead-' || gen_random_uuid(), '+919000000999', 'otp', 'en', '{}', 'x', 'failed', 5, now(),
+                         SELECT id, 'test-openapi-dead-' || gen_random_uuid(), '+919000000999', 'otp', 'en', '{}', 'x', 'failed', 5, now(),
                                 'DLT template rejected', now(), now() FROM district WHERE code = 'RPR' RETURNING id`);
   expect(await call('POST /api/v1/admin/sms/dead-letters/{id}/retry', { token: tokens.officer, params: { id: dead } }), 200);
   expect(await call('POST /api/v1/admin/sms/dead-letters/{id}/retry', { token: tokens.officer, params: { id: dead } }), 409, 'wrong_state');
