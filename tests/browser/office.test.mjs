@@ -15,6 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { BASE, api, demoAccounts, istDate, lit, residentLogin, sql, sqlValue, staffLogin } from '../integration/lib.mjs';
@@ -420,6 +421,8 @@ test('the officer sends dead letters again, delivers a ready certificate from it
 
 test('the committee member lands on the fortnightly report, its figures and charts are the API\'s, and it prints', async () => {
   const token = await staffLogin('committee');
+  // the worker seals the last complete fortnight when it closes; the test server runs none
+  sql('SELECT report_seal_due(now())');
   const { context, page, errors, weights } = await desk({ locale: 'en-IN' });
   try {
     await page.goto(`${BASE}/office/`);
@@ -433,6 +436,26 @@ test('the committee member lands on the fortnightly report, its figures and char
     // the default fortnight (the last complete one)
     await page.locator('#summary').waitFor();
     assert.equal(await page.getAttribute('#report-period', 'data-period'), probe.json.period.code);
+
+    // its sealed copy: the digest shown is the API's, the download is those very bytes
+    const seal = await api('GET', `/api/v1/reports/fortnightly/sealed?period=${probe.json.period.code}`, { token });
+    assert.equal(seal.status, 200, seal.text);
+    const sha = seal.headers.get('x-mitan-sha256');
+    assert.match(sha, /^[0-9a-f]{64}$/);
+    assert.equal(createHash('sha256').update(seal.text).digest('hex'), sha);
+    await page.locator('#sealed[data-sealed=yes]').waitFor();
+    assert.match(await page.locator('#sealed-text').innerText(), new RegExp(`^Sealed on .+ — SHA-256 ${sha.slice(0, 16)}…$`));
+    const changed = ['booked', 'visited', 'completed', 'cancelled', 'no_show', 'failed', 'sla_met_pct']
+      .some((k) => seal.json.totals[k] !== probe.json.totals[k]);
+    assert.equal(await page.locator('#sealed-changed').count(), changed ? 1 : 0, 'the note only when the figures changed');
+    const [sealedFile] = await Promise.all([page.waitForEvent('download'), page.click('#sealed-download')]);
+    assert.equal(sealedFile.suggestedFilename(), `mitan-report-${probe.json.district.code}-${probe.json.period.code}-sealed.json`);
+    assert.equal(createHash('sha256').update(await readFile(await sealedFile.path())).digest('hex'), sha);
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('#sealed-text').isVisible(), true, 'the sealed line prints');
+    assert.equal(await page.locator('#sealed-download').isVisible(), false, 'its button does not');
+    await page.emulateMedia({ media: 'screen' });
+
     await checkFigures(page, probe.json);
     await checkCharts(page, probe.json);
 
@@ -441,6 +464,9 @@ test('the committee member lands on the fortnightly report, its figures and char
     await page.selectOption('#period', current);
     await page.waitForURL(new RegExp(`period=${current}$`));
     await page.waitForFunction((p) => document.querySelector('#report')?.dataset.period === p, current);
+    await page.locator('#sealed[data-sealed=no]').waitFor();
+    assert.equal(await page.locator('#sealed').innerText(), 'Not sealed yet: a fortnight is sealed when it closes');
+    assert.equal((await api('GET', `/api/v1/reports/fortnightly/sealed?period=${current}`, { token })).json?.error?.code, 'not_sealed');
     const r = (await api('GET', `/api/v1/reports/fortnightly?period=${current}`, { token })).json;
     assert.ok(r.totals.booked > 0, 'the demo visits are in the fortnight in progress');
     await checkFigures(page, r);

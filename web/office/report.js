@@ -12,7 +12,9 @@ import { columns, rows, stacked, legend } from './charts.js';
 const me = requireRole(['committee', 'officer', 'admin']);
 const FIGURES = ['booked', 'visited', 'completed', 'cancelled', 'no_show', 'failed', 'sla_met_pct'];
 let report = null;
+let sealed = null; // {at, sha, blob, totals} or 'none' (404) or null (unknown)
 let query = {};
+let loads = 0;
 
 // ---- the fortnights offered: the current one and the 23 before it ----
 const pad = (n) => String(n).padStart(2, '0');
@@ -116,7 +118,40 @@ function summarySection(r) {
       h('th', { scope: 'col', class: 'n' }, t('previousPeriod'), h('br'), h('small', {}, p.period ? shortRange(p.period) : '')),
       h('th', { scope: 'col', class: 'n' }, t('change')))),
     h('tbody', {}, body));
-  return h('section', { id: 'summary', class: 'first', 'aria-labelledby': 'report-period' }, head, kpis, wrap(table));
+  return h('section', { id: 'summary', class: 'first', 'aria-labelledby': 'report-period' }, head, sealedLine(r), kpis, wrap(table));
+}
+
+// The copy sealed when the fortnight closed (GET /reports/fortnightly/sealed): its digest, a download, and
+// whether the live totals still equal the sealed ones.
+function sealedLine(r) {
+  if (sealed === 'none') return h('p', { id: 'sealed', class: 'hint', 'data-sealed': 'no' }, t('notSealed'));
+  if (!sealed) return null;
+  const changed = FIGURES.some((k) => (sealed.totals?.[k] ?? null) !== (r.totals?.[k] ?? null));
+  return h('div', { id: 'sealed', class: 'sealed', 'data-sealed': 'yes', 'data-sha256': sealed.sha },
+    h('span', { id: 'sealed-text' }, t('sealedOn', { at: dateTime(sealed.at), sha: sealed.sha.slice(0, 16) })), ' ',
+    h('button', { type: 'button', id: 'sealed-download', class: 'secondary noprint', onclick: saveSealed }, t('downloadSealed')),
+    changed ? h('p', { id: 'sealed-changed', class: 'notice' }, t('sealedChanged')) : null);
+}
+function saveSealed() {
+  if (!sealed?.blob) return;
+  const url = URL.createObjectURL(sealed.blob);
+  const a = h('a', { href: url, download: fileName('json').replace(/\.json$/, '-sealed.json'), hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+async function loadSealed(n) {
+  const r = await call('GET', '/reports/fortnightly/sealed', { query: fileQuery(), as: 'blob', timeout: 60000 });
+  if (n !== loads) return;
+  if (r.ok) {
+    let totals = null;
+    try { totals = JSON.parse(await r.data.text()).totals; } catch { /* not JSON: no comparison */ }
+    if (n !== loads) return;
+    sealed = { at: r.headers.get('X-Mitan-Sealed-At'), sha: r.headers.get('X-Mitan-Sha256') || '', blob: r.data, totals };
+  } else if (r.status === 404 && r.error?.code === 'not_sealed') sealed = 'none';
+  else return;
+  render();
 }
 
 function chart(id, titleKey, svg, series, cls = '') {
@@ -217,7 +252,10 @@ async function load() {
   box.setAttribute('aria-busy', 'true');
   for (const b of ['#csv', '#pdf', '#print']) $(b).disabled = true;
   say('');
+  const n = ++loads;
+  sealed = null;
   const r = await call('GET', '/reports/fortnightly', { query, timeout: 120000 });
+  if (n !== loads) return;
   if (!r.ok) {
     report = null;
     box.setAttribute('aria-busy', 'false');
@@ -228,6 +266,7 @@ async function load() {
   report = r.data;
   render();
   for (const b of ['#csv', '#pdf', '#print']) $(b).disabled = false;
+  loadSealed(n);
 }
 
 function readForm() {
