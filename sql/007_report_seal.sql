@@ -21,7 +21,9 @@ CREATE TRIGGER report_seal_append_only BEFORE UPDATE OR DELETE ON report_seal
 
 -- Seals, for every district, the last complete fortnight at p_now if it is not sealed yet.
 -- Run by the worker's 10-minute scan; returns how many reports it sealed. A fortnight before
--- the district's first booking is not sealed (nothing happened there yet).
+-- the district's first booking is not sealed (nothing happened there yet), nor one that has not
+-- ended by the wall clock: a worker run with a later application clock (dev and test only)
+-- must not seal, for ever, a fortnight that is still running.
 CREATE FUNCTION report_seal_due(p_now timestamptz) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -38,6 +40,7 @@ BEGIN
                 report_period_code((p_now AT TIME ZONE x.time_zone)::date)) q) - 1) AS code) c
      CROSS JOIN LATERAL (SELECT c.code, r.last_day FROM report_period_days(c.code) r) p
      WHERE NOT EXISTS (SELECT 1 FROM report_seal s WHERE s.district_id = x.id AND s.period = p.code)
+       AND ((p.last_day + 1)::timestamp AT TIME ZONE x.time_zone) <= clock_timestamp()
        AND EXISTS (SELECT 1 FROM booking b WHERE b.district_id = x.id
                       AND b.created_at < ((p.last_day + 1)::timestamp AT TIME ZONE x.time_zone))
   LOOP

@@ -73,6 +73,17 @@ test('a closed fortnight is sealed once, served byte for byte with its digest, a
   assert.match(sqlError(`UPDATE report_seal SET body = '{}' WHERE period = '2024-01-1'`), /never changed/);
   assert.match(sqlError(`DELETE FROM report_seal WHERE period = '2024-01-1'`), /never changed/);
 
+  // A worker whose clock is past the end of the fortnight now running does not seal it: it has
+  // not ended by the wall clock.
+  const ist = new Date(Date.now() + 5.5 * 3600e3);
+  const [y, m, first] = [ist.getUTCFullYear(), ist.getUTCMonth(), ist.getUTCDate() <= 15];
+  const nowPeriod = `${ist.toISOString().slice(0, 7)}-${first ? 1 : 2}`;
+  const ends = Date.UTC(y, first ? m : m + 1, first ? 16 : 1) - 5.5 * 3600e3; // local midnight after its last day
+  booked(new Date(Date.now() - 3600e3).toISOString());
+  workerOnce({ MITAN_NOW: new Date(ends + 20 * 60e3).toISOString() }); // its last complete fortnight: this one
+  assert.equal(sqlValue(`SELECT count(*) FROM report_seal s JOIN district d ON d.id = s.district_id
+                          WHERE d.code = 'SEA' AND s.period = ${lit(nowPeriod)}`), '0');
+
   // A fortnight with nothing booked is not sealed; other districts are not the caller's.
   isError(await api('GET', '/api/v1/reports/fortnightly/sealed?period=2023-12-2', { token: committee }), 404, 'not_sealed');
   isError(await api('GET', `${path}&district=RPR`, { token: committee }), 403);
