@@ -348,12 +348,7 @@ void admin_agent_update(struct http_req *r)
 		http_error_db(r, st);
 		goto out;
 	}
-	PQclear(res);
-	res = db_exec(admin_q_agent_json, 2, wp, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
+	http_reply_query(r, admin_q_agent_json, 2, wp);
 out:
 	PQclear(agent);
 	PQclear(zone);
@@ -462,11 +457,7 @@ void admin_shift_put(struct http_req *r)
 	    (st = admin_audit(r, db_get(agent, 0, 1), "agent.shift", "agent", r->params[0], r->body)) != DB_OK ||
 	    (st = db_commit()) != DB_OK)
 		goto db_fail;
-	PQclear(res);
-	res = db_exec(q_reply, 2, p, &st);
-	if (st != DB_OK)
-		goto db_fail;
-	http_reply_json_text(r, 200, db_get(res, 0, 0));
+	http_reply_query(r, q_reply, 2, p);
 	goto out;
 db_fail:
 	http_error_db(r, st);
@@ -568,13 +559,8 @@ void admin_zone_put(struct http_req *r)
 		http_error_db(r, st);
 		goto out;
 	}
-	PQclear(res);
 	const char *rp[] = { db_get(zone, 0, 0) };
-	res = db_exec(q_reply, 1, rp, &st);
-	if (st != DB_OK)
-		http_error_db(r, st);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
+	http_reply_query(r, q_reply, 1, rp);
 out:
 	free(geometry);
 	PQclear(zone);
@@ -926,10 +912,7 @@ void admin_booking_status(struct http_req *r)
 		log_info("booking %s: %s -> %s by the office", r->params[0], from, status);
 	}
 	const char *rp[] = { id };
-	res = db_exec(q_reply, 1, rp, &st);
-	if (st != DB_OK)
-		goto db_fail;
-	http_reply_json_text(r, 200, db_get(res, 0, 0));
+	http_reply_query(r, q_reply, 1, rp);
 	goto out;
 db_fail:
 	http_error_db(r, st);

@@ -606,20 +606,13 @@ static PGresult *booking_lock_for(struct http_req *r, const char *to, enum db_st
 
 static void booking_finish_change(struct http_req *r, const char *booking_id, long zone, enum db_status st)
 {
-	enum db_status rst;
-	PGresult *res;
 	if (st != DB_OK || (st = db_commit()) != DB_OK) {
 		http_error_db(r, st);
 		return;
 	}
 	slots_invalidate(zone);
 	const char *p[] = { booking_id, http_lang(r) };
-	res = db_exec(booking_q_reply, 2, p, &rst);
-	if (rst != DB_OK)
-		http_error_db(r, rst);
-	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
-	PQclear(res);
+	http_reply_query(r, booking_q_reply, 2, p);
 }
 
 void booking_cancel(struct http_req *r)
