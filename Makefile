@@ -7,7 +7,7 @@ PKGS := libpq jansson libcurl openssl libqrencode pangocairo
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O2 $(WARN) -fstack-protector-strong -MMD -MP \
-	-Icore -Idispatch -Iagent-api -Ischeduler -Icmd $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+	-I. -Icore -Idispatch $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 LDLIBS := -lcivetweb $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmagic -lpthread -lm
 ifneq ($(SANITIZER),)
 CFLAGS += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -18,7 +18,7 @@ OUT := build/rel
 endif
 
 CORE_SRC := $(wildcard core/*.c)
-DOMAIN_SRC := $(wildcard dispatch/*.c agent-api/*.c scheduler/*.c)
+DOMAIN_SRC := $(wildcard dispatch/*/*.c agent-api/*.c scheduler/*.c)
 CMD_SRC := $(wildcard cmd/*.c)
 LIB_OBJ := $(patsubst %.c,$(OUT)/%.o,$(CORE_SRC) $(DOMAIN_SRC))
 CMD_OBJ := $(patsubst %.c,$(OUT)/%.o,$(CMD_SRC))
@@ -70,7 +70,7 @@ bench: bench-booking bench-vrptw
 bench-vrptw: build $(OUT)/vrptw_check
 	@VRPTW_CHECK=$(OUT)/vrptw_check tests/bench/vrptw.sh $(or $(VRPTW_TIME),1)
 
-$(OUT)/vrptw_check: tests/bench/vrptw_check.c dispatch/solomon.c dispatch/vrptw.c
+$(OUT)/vrptw_check: tests/bench/vrptw_check.c dispatch/planner/solomon.c dispatch/planner/vrptw.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lm
 
@@ -95,7 +95,7 @@ bench-sms: build
 	@tests/bench/sms.sh
 
 format:
-	clang-format -i $(CORE_SRC) $(DOMAIN_SRC) $(CMD_SRC) $(wildcard core/*.h dispatch/*.h agent-api/*.h scheduler/*.h cmd/*.h tests/unit/*.c)
+	clang-format -i $(CORE_SRC) $(DOMAIN_SRC) $(CMD_SRC) $(wildcard core/*.h dispatch/*/*.h agent-api/*.h scheduler/*.h cmd/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build bin

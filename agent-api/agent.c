@@ -1,15 +1,15 @@
-#include "agent.h"
+#include "agent-api/agent.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "booking_state.h"
+#include "booking/booking_state.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "log.h"
-#include "visit.h"
+#include "booking/visit.h"
 
 /* The statuses an agent may set; each has an SMS template "status_<name>". */
 static const char *const agent_statuses[] = { "en_route", "arrived", "documents_collected", "completed", "no_show",

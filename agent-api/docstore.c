@@ -1,4 +1,4 @@
-#include "docstore.h"
+#include "agent-api/docstore.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,7 @@
 /* upload: resumable document uploads from agents' handsets, tus 1.0.0 (core, creation,
  * checksum with sha256, termination) under /api/v1/agent/uploads. Bytes stream to disk in
  * bounded chunks, encrypted (docstore); an upload becomes a `document` only when its length
- * and whole-file SHA-256 match and libmagic finds JPEG, PNG or PDF in its bytes.
- *
- * Officers read documents through short-lived signed links; every view is audited. */
+ * and whole-file SHA-256 match and libmagic finds JPEG, PNG or PDF in its bytes. */
 #ifndef MITAN_UPLOAD_H
 #define MITAN_UPLOAD_H
 
@@ -14,8 +12,5 @@ void upload_create(struct http_req *r);  /* POST /api/v1/agent/uploads */
 void upload_head(struct http_req *r);    /* HEAD (and GET) /api/v1/agent/uploads/{id} */
 void upload_patch(struct http_req *r);   /* PATCH /api/v1/agent/uploads/{id}: HTTP_STREAM */
 void upload_delete(struct http_req *r);  /* DELETE /api/v1/agent/uploads/{id} */
-
-void document_link(struct http_req *r);  /* GET /api/v1/bookings/{reference}/documents/{code}/link */
-void document_view(struct http_req *r);  /* GET /api/v1/documents/{id}?u=&expires=&sig= */
 
 #endif

@@ -16,11 +16,11 @@
 #include "http.h"
 #include "log.h"
 #include "migrate.h"
-#include "plan.h"
-#include "routes.h"
-#include "sched.h"
-#include "seed.h"
-#include "solomon.h"
+#include "planner/plan.h"
+#include "cmd/routes.h"
+#include "scheduler/sched.h"
+#include "seed/seed.h"
+#include "planner/solomon.h"
 
 static void usage(void)
 {

@@ -1,17 +1,19 @@
 /* The one route table of the HTTP API. */
-#include "routes.h"
+#include "cmd/routes.h"
 
-#include "account.h"
-#include "admin.h"
-#include "agent.h"
-#include "booking.h"
-#include "catalogue.h"
-#include "grievance.h"
-#include "notify_api.h"
+#include "account/account.h"
+#include "office/office.h"
+#include "agent-api/agent.h"
+#include "booking/booking.h"
+#include "booking/catalogue.h"
+#include "grievance/grievance.h"
+#include "scheduler/sla_api.h"
+#include "scheduler/sms_api.h"
 #include "ops.h"
-#include "report.h"
-#include "slots.h"
-#include "upload.h"
+#include "report/report.h"
+#include "booking/slots.h"
+#include "agent-api/document.h"
+#include "agent-api/upload.h"
 
 #define KB 1024
 #define JSON HTTP_JSON
@@ -26,7 +28,7 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/services", catalogue_list, 0, 0, 0 },
 	{ "GET", "/api/v1/services/{code}", catalogue_get, 0, 0, 0 },
 	{ "GET", "/api/v1/slots", slots_list, 0, 0, 0 },
-	{ "GET", "/api/v1/zones", admin_zones_public, 0, 0, 0 },
+	{ "GET", "/api/v1/zones", office_zones_public, 0, 0, 0 },
 
 	{ "POST", "/api/v1/auth/otp", account_otp_request, 0, 1 * KB, JSON },
 	{ "POST", "/api/v1/auth/otp/verify", account_otp_verify, 0, 1 * KB, JSON },
@@ -74,19 +76,19 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/grievances/{reference}/close", grievance_close, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
 
 	/* nodal officers (issue 3): agents, shifts, zones, unavailability, plans */
-	{ "GET", "/api/v1/admin/agents", admin_agents_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
-	{ "POST", "/api/v1/admin/agents", admin_agent_create, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
-	{ "PATCH", "/api/v1/admin/agents/{code}", admin_agent_update, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
-	{ "PUT", "/api/v1/admin/agents/{code}/shifts/{date}", admin_shift_put, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
-	{ "POST", "/api/v1/admin/agents/{code}/unavailable", admin_agent_unavailable, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
-	{ "GET", "/api/v1/admin/zones", admin_zones_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
-	{ "PUT", "/api/v1/admin/zones/{code}", admin_zone_put, ROLE_OFFICER | ROLE_ADMIN, 256 * KB, JSON },
-	{ "GET", "/api/v1/admin/unplaced", admin_unplaced, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
-	{ "POST", "/api/v1/admin/bookings/{reference}/reassign", admin_reassign, ROLE_OFFICER | ROLE_ADMIN, 1 * KB,
+	{ "GET", "/api/v1/admin/agents", office_agents_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "POST", "/api/v1/admin/agents", office_agent_create, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
+	{ "PATCH", "/api/v1/admin/agents/{code}", office_agent_update, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
+	{ "PUT", "/api/v1/admin/agents/{code}/shifts/{date}", office_shift_put, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "POST", "/api/v1/admin/agents/{code}/unavailable", office_agent_unavailable, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "GET", "/api/v1/admin/zones", office_zones_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "PUT", "/api/v1/admin/zones/{code}", office_zone_put, ROLE_OFFICER | ROLE_ADMIN, 256 * KB, JSON },
+	{ "GET", "/api/v1/admin/unplaced", office_unplaced, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "POST", "/api/v1/admin/bookings/{reference}/reassign", office_reassign, ROLE_OFFICER | ROLE_ADMIN, 1 * KB,
 	  HTTP_JSON_OPTIONAL },
-	{ "POST", "/api/v1/admin/bookings/{reference}/status", admin_booking_status, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
-	{ "POST", "/api/v1/admin/plans", admin_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
-	{ "GET", "/api/v1/admin/plans", admin_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
+	{ "POST", "/api/v1/admin/bookings/{reference}/status", office_booking_status, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "POST", "/api/v1/admin/plans", office_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "GET", "/api/v1/admin/plans", office_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
 	/* fortnightly report (issue 6): the district committee's figures as JSON, CSV and PDF */
 	{ "GET", "/api/v1/reports/fortnightly", report_fortnightly, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },

@@ -1,4 +1,4 @@
-#include "sched.h"
+#include "scheduler/sched.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -18,9 +18,9 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
-#include "sms.h"
+#include "scheduler/sms.h"
 #include "util.h"
-#include "visit.h"
+#include "booking/visit.h"
 
 #define SCHED_PLAN_EVERY_US (30LL * 1000000)  /* recurring jobs are enqueued this often */
 #define SCHED_JOB_LEASE "5 minutes"           /* a job not finished by then runs again */

@@ -1,4 +1,4 @@
-#include "sms.h"
+#include "scheduler/sms.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

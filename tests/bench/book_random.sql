@@ -1,4 +1,4 @@
--- Random bookings for one zone's day, each taking a unit the way dispatch/booking.c does
+-- Random bookings for one zone's day, each taking a unit the way dispatch/booking/booking.c does
 -- (booking_take_unit: the nearest capable agent with a unit left in the window, GiST KNN).
 -- Used by the city benchmark and the planning integration test, never by the server.
 --   psql -v zone=RPR-Z1 -v day=2026-12-01 -v n=100 -v seed=0.42 -f book_random.sql

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench-knn: the nearest-capable-agent lookup with 100,000 agents (GiST KNN on
 # agent.base, a geography), measured with pgbench on a durable cluster using the booking's
-# own statement (dispatch/booking.c, booking_take_unit: pick with FOR UPDATE SKIP LOCKED and
+# own statement (dispatch/booking/booking.c, booking_take_unit: pick with FOR UPDATE SKIP LOCKED and
 # take the unit), in a transaction that is rolled back so the ledger stays as it was.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -36,7 +36,7 @@ SELECT id, '2030-01-01 03:30+00', '2030-01-01 05:30+00', zone_id, district_id, 3
 VACUUM ANALYZE agent; VACUUM ANALYZE agent_window;
 SQL
 ZONE=$("${PSQL[@]}" -c "SELECT id FROM zone WHERE code = 'KNN-Z1'")
-# The booking's statement as in dispatch/booking.c (booking_take_unit), ordered by distance
+# The booking's statement as in dispatch/booking/booking.c (booking_take_unit), ordered by distance
 # alone so that PostgreSQL serves it from the GiST index in KNN order. (With a second sort
 # key, `ORDER BY distance, a.id`, it scanned and sorted all agents: p50 177 ms.)
 STMT="WITH pick AS (SELECT w.agent_id, w.starts_at FROM agent_window w JOIN agent a ON a.id = w.agent_id WHERE w.zone_id = $ZONE AND w.starts_at = '2030-01-01 03:30+00' AND w.booked < w.capacity AND a.active AND a.skills && ARRAY['income_certificate', 'revenue', '*'] AND a.id <> 0 AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id AND u.day = ('2030-01-01 03:30+00'::timestamptz AT TIME ZONE (SELECT time_zone FROM district WHERE id = w.district_id))::date) ORDER BY a.base <-> ST_SetSRID(ST_MakePoint(:lon / 100000.0, :lat / 100000.0), 4326)::geography LIMIT 1 FOR UPDATE OF w SKIP LOCKED) UPDATE agent_window w SET booked = w.booked + 1 FROM pick WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id, w.ends_at;"

@@ -31,10 +31,10 @@ if [ ! -f "$dir/best_known_min_distance.csv" ]; then
 	exit 2
 fi
 if [ ! -x "$check" ] || [ tests/bench/vrptw_check.c -nt "$check" ] ||
-   [ dispatch/solomon.c -nt "$check" ]; then
+   [ dispatch/planner/solomon.c -nt "$check" ]; then
 	mkdir -p "$(dirname "$check")"
 	$cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -Wall -Wextra -Werror \
-		tests/bench/vrptw_check.c dispatch/solomon.c dispatch/vrptw.c -lm -o "$check"
+		tests/bench/vrptw_check.c dispatch/planner/solomon.c dispatch/planner/vrptw.c -lm -o "$check"
 fi
 
 tmp=$(mktemp -d)

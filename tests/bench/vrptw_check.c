@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dispatch/solomon.h"
+#include "planner/solomon.h"
 
 #define TOL 1e-6
 

@@ -1,6 +1,6 @@
 // Fixtures of the agent and upload tests: visits assigned to a demo agent, made with direct
 // SQL like the dispatch would leave them, visit codes hashed with the installation secret
-// (as dispatch/visit.c does), and a small tus client.
+// (as dispatch/booking/visit.c does), and a small tus client.
 import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';

@@ -166,7 +166,7 @@ export async function stopWorker(p) {
   if (code !== 0 || SANITIZER_REPORT.test(p.log)) throw new Error(`worker: exit ${code} ${signal}\n${p.log}`);
 }
 
-// The keyed hash the server stores for a visit code (dispatch/visit.c).
+// The keyed hash the server stores for a visit code (dispatch/booking/visit.c).
 export function visitCodeHash(dataDir, reference, code) {
   const secret = readFileSync(`${dataDir}/secret.key`);
   const key = createHmac('sha256', secret).update('visit').digest();

@@ -9,13 +9,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "account.h"
-#include "booking_state.h"
+#include "account/account.h"
+#include "booking/booking_state.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
-#include "slots.h"
+#include "booking/slots.h"
 #include "util.h"
 
 static void test_rfc3339_parses_offsets(void **state)

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the pure part of dispatch/plan.c: travel times, the ledger check, and a
+ * Unit tests for the pure part of dispatch/planner/plan.c: travel times, the ledger check, and a
  * property test — on random zones with per-window capacities, every plan keeps each visit
  * in its window (checked by vrptw_check on the plan's routes, rebuilt independently) and
  * never uses more units of an agent's window than it has.
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../dispatch/plan.h"
-#include "../../dispatch/vrptw.h"
+#include "planner/plan.h"
+#include "planner/vrptw.h"
 
 static void test_travel_minutes(void **state)
 {

@@ -12,7 +12,7 @@
 
 #include "config.h"
 #include "crypto.h"
-#include "sms.h"
+#include "scheduler/sms.h"
 
 static void test_classify_success(void **state)
 {

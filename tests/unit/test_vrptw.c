@@ -1,6 +1,6 @@
 /*
- * Unit tests for the route planner (dispatch/vrptw.c) and the Solomon reader
- * (dispatch/solomon.c).
+ * Unit tests for the route planner (dispatch/planner/vrptw.c) and the Solomon reader
+ * (dispatch/planner/solomon.c).
  *
  * Every plan is judged by tc_check() below, written here independently of the
  * planner: it recomputes travel, schedule, loads and coverage from the routes
@@ -19,8 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../dispatch/solomon.h"
-#include "../../dispatch/vrptw.h"
+#include "planner/solomon.h"
+#include "planner/vrptw.h"
 
 #define TOL 1e-6
 

@@ -1,4 +1,4 @@
-#include "visit.h"
+#include "booking/visit.h"
 
 #include <stdio.h>
 #include <string.h>

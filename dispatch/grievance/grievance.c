@@ -1,4 +1,4 @@
-#include "grievance.h"
+#include "grievance/grievance.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "vrptw.h"
+#include "planner/vrptw.h"
 
 /* Largest instance accepted: the travel matrix is n*n doubles. */
 #define SOLOMON_MAX_NODES 5000

@@ -1,4 +1,4 @@
-#include "plan.h"
+#include "planner/plan.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "util.h"
-#include "vrptw.h"
+#include "planner/vrptw.h"
 
 #define PLAN_TRIES 3 /* a plan whose bookings changed while it was computed is made again */
 

@@ -1,4 +1,4 @@
-#include "catalogue.h"
+#include "booking/catalogue.h"
 
 #include <string.h>
 

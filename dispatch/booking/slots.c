@@ -1,4 +1,4 @@
-#include "slots.h"
+#include "booking/slots.h"
 
 #include <pthread.h>
 #include <stdio.h>

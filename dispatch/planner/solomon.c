@@ -3,7 +3,7 @@
  * `mitan plan --solomon` command. Line-based parser with a line number in
  * every error; all arrays grow with the input, nothing is fixed-size.
  */
-#include "solomon.h"
+#include "planner/solomon.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "report/report.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
-#include "report_pdf.h"
+#include "report/report_pdf.h"
 #include "util.h"
 
 #define REPORT_CSV_LIMIT (8u << 20)  /* bytes; a district's fortnight is a few hundred rows */

@@ -1,4 +1,4 @@
-#include "booking_state.h"
+#include "booking/booking_state.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * touched are copied back and forth, so a step costs O(touched routes).
  * The best plan is polished with relocate and 2-opt* moves at the end.
  */
-#include "vrptw.h"
+#include "planner/vrptw.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-#include "seed.h"
+#include "seed/seed.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "util.h"
-#include "visit.h"
+#include "booking/visit.h"
 
 #define SEED_SHIFT_DAYS 14
 

@@ -1,4 +1,4 @@
-#include "booking.h"
+#include "booking/booking.h"
 
 #include <qrencode.h>
 #include <stdio.h>
@@ -6,15 +6,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "account.h"
-#include "booking_state.h"
+#include "account/account.h"
+#include "booking/booking_state.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
-#include "slots.h"
+#include "booking/slots.h"
 #include "util.h"
 
 #define BOOKING_TRIES 3     /* a deadlock or serialization failure is retried this often */

@@ -1,4 +1,4 @@
-#include "account.h"
+#include "account/account.h"
 
 #include <stdio.h>
 #include <string.h>
