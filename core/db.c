@@ -62,20 +62,14 @@ static void db_give_back(void)
 	pthread_mutex_unlock(&db_pool_lock);
 }
 
-int db_init(char *err, size_t errlen)
+int db_conninfo_read(char *out, size_t outlen, char *err, size_t errlen)
 {
-	char path[1024], line[1024];
+	char path[1024];
 	FILE *f;
+	int rc = -1;
 
-	free(db_conninfo);
-	db_conninfo = NULL;
-	if (!db_pool) {
-		db_pool_size = (int)cfg.db_connections;
-		db_pool = xcalloc((size_t)db_pool_size, sizeof *db_pool);
-		db_owner = pthread_self();
-	}
 	if (cfg.database_url[0]) {
-		db_conninfo = xstrdup(cfg.database_url);
+		snprintf(out, outlen, "%s", cfg.database_url);
 		return 0;
 	}
 	snprintf(path, sizeof path, "%s/pg/conninfo", cfg.data);
@@ -85,15 +79,33 @@ int db_init(char *err, size_t errlen)
 			 "no database: %s is missing. Start the embedded cluster with `ops/pg.sh start` "
 			 "(MITAN_DATA=%s) or set MITAN_DATABASE_URL",
 			 path, cfg.data);
-		return -1;
+		goto out;
 	}
-	if (!fgets(line, sizeof line, f)) {
-		fclose(f);
+	if (!fgets(out, (int)outlen, f)) {
 		snprintf(err, errlen, "%s is empty", path);
-		return -1;
+		goto out;
 	}
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	return rc;
+}
+
+int db_init(char *err, size_t errlen)
+{
+	char line[1024];
+
+	free(db_conninfo);
+	db_conninfo = NULL;
+	if (!db_pool) {
+		db_pool_size = (int)cfg.db_connections;
+		db_pool = xcalloc((size_t)db_pool_size, sizeof *db_pool);
+		db_owner = pthread_self();
+	}
+	if (db_conninfo_read(line, sizeof line, err, errlen) != 0)
+		return -1;
 	db_conninfo = xstrdup(line);
 	return 0;
 }
@@ -318,4 +330,58 @@ long long db_get_ll(const PGresult *res, int row, int col)
 {
 	const char *v = db_get(res, row, col);
 	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+const char *db_col(const PGresult *res, int row, const char *name)
+{
+	int col = res ? PQfnumber(res, name) : -1;
+	return col < 0 ? NULL : db_get(res, row, col);
+}
+
+long long db_col_ll(const PGresult *res, int row, const char *name)
+{
+	const char *v = db_col(res, row, name);
+	return v ? strtoll(v, NULL, 10) : 0;
+}
+
+int db_col_true(const PGresult *res, int row, const char *name)
+{
+	const char *v = db_col(res, row, name);
+	return v && v[0] == 't';
+}
+
+/* ---- typed parameters ---- */
+
+/* The next slot; more parameters than DB_MAX_ARGS is a bug in the caller's SQL. */
+static int db_arg_next(struct db_args *a)
+{
+	if (a->n >= DB_MAX_ARGS) {
+		log_error("db: more than %d parameters", DB_MAX_ARGS);
+		abort();
+	}
+	return a->n++;
+}
+
+void db_arg_text(struct db_args *a, const char *s)
+{
+	a->v[db_arg_next(a)] = s;
+}
+
+void db_arg_ll(struct db_args *a, long long x)
+{
+	int i = db_arg_next(a);
+	snprintf(a->text[i], sizeof a->text[i], "%lld", x);
+	a->v[i] = a->text[i];
+}
+
+void db_arg_double(struct db_args *a, double x)
+{
+	int i = db_arg_next(a);
+	snprintf(a->text[i], sizeof a->text[i], "%.7f", x);
+	a->v[i] = a->text[i];
+}
+
+void db_arg_bool(struct db_args *a, int b)
+{
+	a->v[db_arg_next(a)] = b ? "true" : "false";
 }

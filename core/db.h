@@ -19,7 +19,10 @@ enum db_status {
 	DB_FAILED,      /* anything else: a bug or an operational fault */
 };
 
-/* The conninfo used by every connection: MITAN_DATABASE_URL, or the embedded cluster's. */
+/* The conninfo of the database, the one reader of it: MITAN_DATABASE_URL, or the embedded
+ * cluster's <data>/pg/conninfo. 0 on success; else err says what is missing. */
+int db_conninfo_read(char *out, size_t outlen, char *err, size_t errlen);
+/* Sets up the pool on that conninfo. */
 int db_init(char *err, size_t errlen);
 /* Gives back the caller's connection; from the thread that called db_init, also closes
  * the pool. */
@@ -47,5 +50,23 @@ const char *db_last_constraint(void);
 /* Field access: NULL for SQL NULL. */
 const char *db_get(const PGresult *res, int row, int col);
 long long db_get_ll(const PGresult *res, int row, int col);
+/* Field access by column name (the SELECT's alias): NULL for SQL NULL or no such column. */
+const char *db_col(const PGresult *res, int row, const char *name);
+long long db_col_ll(const PGresult *res, int row, const char *name);
+int db_col_true(const PGresult *res, int row, const char *name); /* a boolean column is true */
+
+/* Typed parameters, in $n order: numbers are formatted here, once, instead of into char
+ * arrays at every call. Pass a.n and a.v to db_exec/db_run. The struct owns the text of
+ * numbers; strings are borrowed and must outlive the call. */
+#define DB_MAX_ARGS 24
+struct db_args {
+	int n;
+	const char *v[DB_MAX_ARGS];
+	char text[DB_MAX_ARGS][32];
+};
+void db_arg_text(struct db_args *a, const char *s); /* NULL = SQL NULL */
+void db_arg_ll(struct db_args *a, long long x);
+void db_arg_double(struct db_args *a, double x); /* 7 decimals: degrees to ~1 cm */
+void db_arg_bool(struct db_args *a, int b);
 
 #endif

@@ -316,6 +316,66 @@ void jv_reply(struct http_req *r, const struct jv *v)
 	http_error_with_field(r, v->field, "%s: %s", v->field, v->message);
 }
 
+/* A member no row of the table names fails the check. */
+static void jv_only_table(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields)
+{
+	const char *names[64];
+	size_t n = 0;
+	for (const struct jv_field *f = fields; f->key && n < sizeof names / sizeof names[0] - 1; f++)
+		names[n++] = f->key;
+	names[n] = NULL;
+	jv_only(v, obj, where, names);
+}
+
+int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields)
+{
+	char path[64];
+	jv_only_table(v, obj, where, fields);
+	for (const struct jv_field *f = fields; f->key && !v->failed; f++) {
+		json_t *m = obj ? json_object_get(obj, f->key) : NULL;
+		int given = m && !json_is_null(m);
+		if (f->present)
+			*f->present = 0;
+		switch (f->kind) {
+		case JV_STRING: {
+			const char *s = jv_string(v, obj, where, f->key, f->required, (size_t)f->min, (size_t)f->max);
+			if (s && f->ok && !f->ok(s))
+				jv_fail(v, where, f->key, f->why ? f->why : "is not valid");
+			if (f->str)
+				*f->str = v->failed ? NULL : s;
+			break;
+		}
+		case JV_NUMBER:
+			if (jv_number(v, obj, where, f->key, f->required, f->min, f->max, f->num) && f->present)
+				*f->present = 1;
+			break;
+		case JV_OBJECT: {
+			json_t *o = jv_object(v, obj, where, f->key, f->required);
+			if (f->obj)
+				*f->obj = o;
+			if (o && f->members) {
+				snprintf(path, sizeof path, "%s%s%s", where && *where ? where : "", where && *where ? "." : "",
+					 f->key);
+				jv_check(v, o, path, f->members);
+			}
+			break;
+		}
+		}
+		if (f->present && f->kind != JV_NUMBER)
+			*f->present = given && !v->failed;
+	}
+	return v->failed ? -1 : 0;
+}
+
+int jv_check_or_reply(struct http_req *r, const struct jv_field *fields)
+{
+	struct jv v = { 0 };
+	if (jv_check(&v, r->json, "", fields) == 0)
+		return 0;
+	jv_reply(r, &v);
+	return -1;
+}
+
 /* ---- dispatch ---- */
 
 /* Matches path against pattern; captures {} segments, URL-decoded, into r->params. */

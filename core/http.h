@@ -109,4 +109,35 @@ void jv_fail(struct jv *v, const char *where, const char *key, const char *messa
 /* Sends the 400 for a failed checker. */
 void jv_reply(struct http_req *r, const struct jv *v);
 
+/* A body's shape as one table: each row a member, its kind, whether it is required, its
+ * bounds (characters of a string, or the value of a number), an optional extra check with
+ * the message said when it fails, and where the value goes. jv_check refuses members the
+ * table does not name, then checks the rows in order; the first problem wins. */
+enum jv_kind { JV_STRING = 1, JV_NUMBER, JV_OBJECT };
+struct jv_field {
+	const char *key;
+	enum jv_kind kind;
+	int required;
+	double min, max;
+	int (*ok)(const char *s);         /* JV_STRING: 1 when the value is good; NULL = any */
+	const char *why;                  /* the message when ok() refuses */
+	const char **str;                 /* JV_STRING: the value, NULL when absent */
+	double *num;                      /* JV_NUMBER: the value, untouched when absent */
+	int *present;                     /* set to 1 when the member was given; may be NULL */
+	const struct jv_field *members;   /* JV_OBJECT: its own table, NULL = not looked into */
+	json_t **obj;                     /* JV_OBJECT: the member, NULL when absent */
+};
+#define JV_STR(k, req, lo, hi, out) { .key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .str = (out) }
+#define JV_STR_OK(k, req, lo, hi, check, message, out)                                                       \
+	{ .key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .ok = (check), .why = (message), \
+	  .str = (out) }
+#define JV_NUM(k, req, lo, hi, out, has)                                                                     \
+	{ .key = (k), .kind = JV_NUMBER, .required = (req), .min = (lo), .max = (hi), .num = (out), .present = (has) }
+#define JV_OBJ(k, req, table, out) { .key = (k), .kind = JV_OBJECT, .required = (req), .members = (table), .obj = (out) }
+#define JV_END { .key = NULL }
+/* Checks `obj` (the member `where`, "" for the body) against the table; 0 when it holds. */
+int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields);
+/* jv_check on the request's body; replies 400 naming the field and returns -1 when it fails. */
+int jv_check_or_reply(struct http_req *r, const struct jv_field *fields);
+
 #endif
