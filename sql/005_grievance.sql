@@ -239,10 +239,9 @@ BEGIN
   ON CONFLICT (grievance_id, tier, action) WHERE action IN ('reminder', 'escalated') DO NOTHING
   RETURNING id INTO ev;
   IF ev IS NOT NULL THEN
-    INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail)
-    VALUES (district, p_at, p_role, p_actor, 'grievance.' || p_action, 'grievance', ref,
-            jsonb_strip_nulls(jsonb_build_object('event', ev, 'tier', p_tier, 'to_tier', p_to_tier,
-                                                 'decision', p_decision)));
+    PERFORM audit_write(district, p_at, p_role, p_actor, 'grievance.' || p_action, 'grievance', ref,
+                        jsonb_strip_nulls(jsonb_build_object('event', ev, 'tier', p_tier, 'to_tier', p_to_tier,
+                                                             'decision', p_decision)));
   END IF;
   RETURN ev;
 END $$;

@@ -50,9 +50,8 @@ BEGIN
     INSERT INTO report_seal (district_id, period, sealed_at, sha256, body)
     VALUES (d.id, d.period, p_now, digest, body) ON CONFLICT DO NOTHING;
     IF FOUND THEN
-      INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail)
-      VALUES (d.id, p_now, 'system', NULL, 'report.sealed', 'report', d.code || ':' || d.period,
-              jsonb_build_object('sha256', digest));
+      PERFORM audit_write(d.id, p_now, 'system', NULL, 'report.sealed', 'report', d.code || ':' || d.period,
+                          jsonb_build_object('sha256', digest));
       n := n + 1;
     END IF;
   END LOOP;

@@ -34,29 +34,24 @@ $$;
 CREATE FUNCTION pg_temp.hist_between(lo interval, hi interval) RETURNS interval
 LANGUAGE sql AS $$ SELECT lo + random() * (hi - lo) $$;
 
--- One step of a booking as the application records it: the status, the event, the audit
--- entry, and (when a template is given) the message to the beneficiary and the booker. The
--- booking_event trigger adds the generic status message where the system sends one.
+-- One step of a booking as the application records it (dispatch/booking/change.c): the
+-- status, the event and audit entry (booking_change_record), and the message the transition
+-- table names for it to the beneficiary and the booker. The generic status message of the
+-- agent's and the office's steps is 'booking_status', deduplicated on the event as there.
 CREATE FUNCTION pg_temp.hist_step(p_booking bigint, p_action text, p_to text, p_role text, p_actor bigint,
                                   p_at timestamptz, p_note text, p_location geometry, p_template text,
                                   p_dedupe text, p_extra jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-  b booking;
   from_status text;
   ev bigint;
 BEGIN
-  SELECT * INTO b FROM booking x WHERE x.id = p_booking;
-  from_status := CASE WHEN p_action = 'created' THEN NULL ELSE b.status END;
+  SELECT CASE WHEN p_action = 'created' THEN NULL ELSE x.status END INTO from_status FROM booking x WHERE x.id = p_booking;
   UPDATE booking SET status = p_to, updated_at = p_at WHERE id = p_booking;
-  INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, actor_role, actor_id, at,
-                             location, note)
-  VALUES (p_booking, b.district_id, p_action, from_status, p_to, p_role, p_actor, p_at, p_location, p_note)
-  RETURNING id INTO ev;
-  INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail)
-  VALUES (b.district_id, p_at, p_role, p_actor, 'booking.' || p_action, 'booking', b.reference,
-          jsonb_build_object('event', ev, 'from', from_status, 'to', p_to));
-  IF p_template IS NOT NULL THEN
+  ev := booking_change_record(p_booking, p_action, from_status, p_to, p_role, p_actor, p_at, p_note, p_location, NULL);
+  IF p_template = 'booking_status' THEN
+    PERFORM booking_notify_ex(p_booking, p_template, p_at, NULL, 'ev' || ev, jsonb_build_object('to_status', p_to));
+  ELSIF p_template IS NOT NULL THEN
     PERFORM booking_notify_ex(p_booking, p_template, p_at, NULL, p_dedupe, coalesce(p_extra, '{}'::jsonb));
   END IF;
 END $$;
@@ -364,40 +359,40 @@ BEGIN
         -- At the door.
         r := random();
         t := u.starts_at + pg_temp.hist_between('0', '70 minutes');
-        PERFORM pg_temp.hist_step(bid, 'status', 'en_route', 'agent', u.agent_id, t, NULL, NULL, 'status_en_route', 'en_route', NULL);
+        PERFORM pg_temp.hist_step(bid, 'status', 'en_route', 'agent', u.agent_id, t, NULL, NULL, 'booking_status', NULL, NULL);
         IF r < 0.06 THEN
           t := t + pg_temp.hist_between('15 minutes', '40 minutes');
           PERFORM pg_temp.hist_step(bid, 'status', 'no_show', 'agent', u.agent_id, t,
                                     (ARRAY['house locked, neighbours say the family is away', 'nobody answered the door or the phone',
                                            'the applicant had gone to work'])[1 + floor(random() * 3)::int],
-                                    place, 'status_no_show', 'no_show', NULL);
+                                    place, 'booking_status', NULL, NULL);
           INSERT INTO hist_booking (id, fate, vday, no_show_at) VALUES (bid, 'no_show', vday, t);
           CONTINUE;
         ELSIF r < 0.08 THEN
           t := t + pg_temp.hist_between('20 minutes', '50 minutes');
           PERFORM pg_temp.hist_step(bid, 'status', 'failed', 'agent', u.agent_id, t, 'road closed for a procession; could not reach',
-                                    NULL, 'status_failed', 'failed', NULL);
+                                    NULL, 'booking_status', NULL, NULL);
           INSERT INTO hist_booking (id, fate, vday) VALUES (bid, 'failed', vday);
           CONTINUE;
         END IF;
         t := t + pg_temp.hist_between('8 minutes', '25 minutes');
-        PERFORM pg_temp.hist_step(bid, 'status', 'arrived', 'agent', u.agent_id, t, NULL, place, 'status_arrived', 'arrived', NULL);
+        PERFORM pg_temp.hist_step(bid, 'status', 'arrived', 'agent', u.agent_id, t, NULL, place, 'booking_status', NULL, NULL);
         INSERT INTO hist_booking (id, fate, vday, visited_at) VALUES (bid, 'visited', vday, t);
         IF r < 0.10 THEN
           t := t + pg_temp.hist_between('10 minutes', '25 minutes');
           PERFORM pg_temp.hist_step(bid, 'status', 'failed', 'agent', u.agent_id, t,
                                     (ARRAY['the applicant did not have the original documents', 'the beneficiary was in hospital'])[1 + floor(random() * 2)::int],
-                                    place, 'status_failed', 'failed', NULL);
+                                    place, 'booking_status', NULL, NULL);
           UPDATE hist_booking SET fate = 'failed' WHERE id = bid;
           CONTINUE;
         END IF;
         t := t + pg_temp.hist_between('10 minutes', '30 minutes');
         PERFORM pg_temp.hist_step(bid, 'status', 'documents_collected', 'agent', u.agent_id, t, NULL, place,
-                                  'status_documents_collected', 'documents_collected', NULL);
+                                  'booking_status', NULL, NULL);
         t_collected := t;
         due := t_collected + svc.sla_days * interval '1 day';
         t := t + pg_temp.hist_between('3 minutes', '10 minutes');
-        PERFORM pg_temp.hist_step(bid, 'status', 'completed', 'agent', u.agent_id, t, NULL, place, 'status_completed', 'completed', NULL);
+        PERFORM pg_temp.hist_step(bid, 'status', 'completed', 'agent', u.agent_id, t, NULL, place, 'booking_status', NULL, NULL);
 
         -- The office: submitted, then the certificate within the time limit or after it
         -- (or not yet), then delivered; a few rejected.
@@ -408,18 +403,18 @@ BEGIN
         t_closed := NULL;
         t := t_collected + (t_ready - t_collected) * (0.1 + random() * 0.3);
         IF t < now_ts THEN
-          PERFORM pg_temp.hist_step(bid, 'status', 'submitted', 'officer', officer, t, NULL, NULL, NULL, NULL, NULL);
+          PERFORM pg_temp.hist_step(bid, 'status', 'submitted', 'officer', officer, t, NULL, NULL, 'booking_status', NULL, NULL);
           IF t_ready < now_ts AND random() < 0.04 THEN
             PERFORM pg_temp.hist_step(bid, 'status', 'rejected', 'officer', officer, t_ready,
-                                      'the department found the applicant not eligible', NULL, NULL, NULL, NULL);
+                                      'the department found the applicant not eligible', NULL, 'booking_status', NULL, NULL);
             t_closed := t_ready;
             UPDATE hist_booking SET fate = 'rejected', rejected_at = t_ready WHERE id = bid;
           ELSIF t_ready < now_ts THEN
-            PERFORM pg_temp.hist_step(bid, 'status', 'certificate_ready', 'officer', officer, t_ready, NULL, NULL, NULL, NULL, NULL);
+            PERFORM pg_temp.hist_step(bid, 'status', 'certificate_ready', 'officer', officer, t_ready, NULL, NULL, 'booking_status', NULL, NULL);
             t_closed := t_ready;
             t := t_ready + pg_temp.hist_between('12 hours', '3 days');
             IF t < now_ts THEN
-              PERFORM pg_temp.hist_step(bid, 'status', 'delivered', 'officer', officer, t, NULL, NULL, NULL, NULL, NULL);
+              PERFORM pg_temp.hist_step(bid, 'status', 'delivered', 'officer', officer, t, NULL, NULL, 'booking_status', NULL, NULL);
             END IF;
           END IF;
         END IF;
