@@ -10,7 +10,4 @@ void agent_visits(struct http_req *r);       /* GET /api/v1/agent/visits?date=YY
 void agent_visit_status(struct http_req *r); /* POST /api/v1/agent/visits/{reference}/status */
 void agent_location(struct http_req *r);     /* POST /api/v1/agent/location */
 
-/* The public tracking URL of a booking (the token derived from its reference). */
-void agent_tracking_url(const char *reference, char *out, size_t outlen);
-
 #endif

@@ -86,7 +86,7 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/admin/unplaced", office_unplaced, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "POST", "/api/v1/admin/bookings/{reference}/reassign", office_reassign, ROLE_OFFICER | ROLE_ADMIN, 1 * KB,
 	  HTTP_JSON_OPTIONAL },
-	{ "POST", "/api/v1/admin/bookings/{reference}/status", office_booking_status, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
+	{ "POST", "/api/v1/admin/bookings/{reference}/status", booking_office_step, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "POST", "/api/v1/admin/plans", office_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "GET", "/api/v1/admin/plans", office_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 

@@ -20,7 +20,7 @@
 #include "metrics.h"
 #include "scheduler/sms.h"
 #include "util.h"
-#include "booking/visit.h"
+#include "booking/change.h"
 
 #define SCHED_PLAN_EVERY_US (30LL * 1000000)  /* recurring jobs are enqueued this often */
 #define SCHED_JOB_LEASE "5 minutes"           /* a job not finished by then runs again */
@@ -43,26 +43,6 @@ static int sched_thread_running;
 
 /* ---- the LISTEN connection ---- */
 
-/* The same conninfo as core/db: MITAN_DATABASE_URL or the embedded cluster's file. */
-static int sched_conninfo(char *out, size_t outlen)
-{
-	char path[1024];
-	if (cfg.database_url[0]) {
-		snprintf(out, outlen, "%s", cfg.database_url);
-		return 0;
-	}
-	snprintf(path, sizeof path, "%s/pg/conninfo", cfg.data);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	int ok = fgets(out, (int)outlen, f) != NULL;
-	fclose(f);
-	if (!ok)
-		return -1;
-	out[strcspn(out, "\r\n")] = '\0';
-	return 0;
-}
-
 static void sched_listen_close(struct sched_worker *w)
 {
 	if (w->listen)
@@ -74,13 +54,15 @@ static void sched_listen_close(struct sched_worker *w)
 static void sched_listen_open(struct sched_worker *w)
 {
 	static const char listen_sql[] = "LISTEN mitan_work";
-	char conninfo[1024];
+	char conninfo[1024], err[512];
 	int64_t now = clock_now_us();
 	if (w->listen || now - w->last_connect_us < 5000000)
 		return;
 	w->last_connect_us = now;
-	if (sched_conninfo(conninfo, sizeof conninfo) != 0)
+	if (db_conninfo_read(conninfo, sizeof conninfo, err, sizeof err) != 0) {
+		log_warn("worker: no LISTEN connection, polling every %ld ms: %s", cfg.worker_poll_ms, err);
 		return;
+	}
 	w->listen = PQconnectdb(conninfo);
 	if (PQstatus(w->listen) != CONNECTION_OK) {
 		log_warn("worker: LISTEN connection failed, polling every %ld ms: %s", cfg.worker_poll_ms,
@@ -142,38 +124,29 @@ static void sched_wait(struct sched_worker *w, long timeout_ms)
 
 /* ---- jobs ---- */
 
-/* Visit-day notice for one district and local day: each booking still `booked` gets its
- * visit code (only the hash is kept), moves to `assigned` (the plan is frozen) with its
- * event and audit entry, and its visit_day SMS is queued to the beneficiary and the booker
- * — all in one transaction per batch. A booking already assigned is skipped, so the job
- * may run twice or on two workers at once (SKIP LOCKED) and still sends each notice once. */
+/* Visit-day notice for one district and local day: each booking still `booked` is frozen
+ * (the booking change BOOKING_FREEZE: a new visit code, status `assigned`, its event and audit
+ * entry, the visit_day message to the beneficiary and the booker), in one transaction per
+ * batch. A booking already assigned is skipped, so the job may run twice or on two workers
+ * at once (SKIP LOCKED) and still sends each notice once. */
 static enum db_status sched_visit_day(const char *district, const char *day, const char *now, int *done)
 {
 	static const char q_pick[] =
-		"SELECT b.id, b.reference FROM booking b JOIN district d ON d.id = b.district_id "
+		"SELECT b.id, b.reference, b.status FROM booking b JOIN district d ON d.id = b.district_id "
 		" WHERE b.district_id = $1::int AND b.status = 'booked' AND b.agent_id IS NOT NULL "
 		"   AND b.window_start >= $2::date::timestamp AT TIME ZONE d.time_zone "
 		"   AND b.window_start < ($2::date + 1)::timestamp AT TIME ZONE d.time_zone "
 		"   AND b.window_end > $3::timestamptz "
 		" ORDER BY b.window_start, b.id LIMIT " SCHED_VISIT_BATCH_S " FOR UPDATE OF b SKIP LOCKED";
-	static const char q_assign[] =
-		"WITH u AS (UPDATE booking SET status = 'assigned', visit_code_hash = decode($2, 'hex'), updated_at = $3 "
-		"           WHERE id = $1 AND status = 'booked' RETURNING id, district_id, reference), "
-		"     e AS (INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, "
-		"                                      actor_role, actor_id, at) "
-		"           SELECT id, district_id, 'assigned', 'booked', 'assigned', 'system', NULL, $3 FROM u RETURNING id) "
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"SELECT u.district_id, $3, 'system', NULL, 'booking.assigned', 'booking', u.reference, "
-		"       jsonb_build_object('event', e.id, 'from', 'booked', 'to', 'assigned') FROM u, e";
-	static const char q_notify[] =
-		"SELECT booking_notify_ex($1, 'visit_day', $2, NULL, $3, jsonb_build_object('code', $4::text))";
+	const struct booking_transition *t = booking_transition_find(BOOKING_FREEZE, "booked", "assigned");
 	enum db_status st;
 	PGresult *res = NULL;
 	int n;
 
 	*done = 0;
 	do {
-		if ((st = db_begin()) != DB_OK)
+		st = db_begin();
+		if (st != DB_OK)
 			return st;
 		const char *pp[] = { district, day, now };
 		res = db_exec(q_pick, 3, pp, &st);
@@ -181,18 +154,19 @@ static enum db_status sched_visit_day(const char *district, const char *day, con
 			goto fail;
 		n = PQntuples(res);
 		for (int i = 0; i < n; i++) {
-			char code[VISIT_CODE_DIGITS + 1], hash[65];
-			const char *id = db_get(res, i, 0);
-			if (visit_code_new(db_get(res, i, 1), code, hash) != 0) {
-				st = DB_FAILED;
-				goto fail;
-			}
-			const char *ap[] = { id, hash, now };
-			const char *np[] = { id, now, day, code };
-			if ((st = db_run(q_assign, 3, ap)) != DB_OK || (st = db_run(q_notify, 4, np)) != DB_OK)
+			struct booking_change c = { 0 };
+			c.booking_id = db_col(res, i, "id");
+			c.reference = db_col(res, i, "reference");
+			c.from = db_col(res, i, "status");
+			c.role = BOOKING_BY_SYSTEM;
+			c.now = now;
+			c.sms_dedupe = day;
+			st = booking_change_apply(t, &c);
+			if (st != DB_OK)
 				goto fail;
 		}
-		if ((st = db_commit()) != DB_OK)
+		st = db_commit();
+		if (st != DB_OK)
 			goto fail;
 		*done += n;
 		PQclear(res);

@@ -36,3 +36,12 @@ BEGIN
                       jsonb_build_object('event', ev, 'from', p_from, 'to', p_to) || coalesce(p_detail, '{}'));
   RETURN ev;
 END $$;
+
+-- The generic status message was sent by a trigger on booking_event; it is now a side
+-- effect named in the transition table, like every other message of a change.
+DROP TRIGGER booking_event_sms ON booking_event;
+DROP FUNCTION booking_event_notify();
+
+-- The reassignment message names the new agent through {#agent#}, like every other message,
+-- instead of carrying the name in {#url#}.
+UPDATE sms_template SET body = replace(body, '{#url#}', '{#agent#}') WHERE code = 'reassigned';

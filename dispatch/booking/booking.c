@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "account/account.h"
-#include "booking/booking_state.h"
+#include "audit.h"
+#include "booking/change.h"
+#include "booking/tracking.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
@@ -38,31 +40,10 @@ struct booking_context {
 	char fee[16];
 	char zone_id[16];
 	char district_id[16];
+	char time_zone[48]; /* the district's: a new beneficiary lives there */
 };
 
 /* ---- shared pieces ---- */
-
-/* The tracking token is derived from the reference under the installation secret, so the
- * receipt can show it again while the database keeps only its hash. 22 base64url chars =
- * 132 bits. */
-static void booking_tracking_token(const char *reference, char token[23], char hash_hex[65])
-{
-	unsigned char mac[CRYPTO_SHA256_LEN], digest[CRYPTO_SHA256_LEN];
-	char full[48];
-	crypto_secret_hmac("tracking", reference, strlen(reference), mac);
-	crypto_base64url(mac, 17, full);
-	memcpy(token, full, 22);
-	token[22] = '\0';
-	crypto_sha256(token, 22, digest);
-	crypto_hex(digest, sizeof digest, hash_hex);
-}
-
-static void booking_tracking_url(const char *reference, char *out, size_t outlen)
-{
-	char token[23], hash[65];
-	booking_tracking_token(reference, token, hash);
-	snprintf(out, outlen, "%s/t/%s", cfg.public_url, token);
-}
 
 static int booking_timezone_name_ok(const char *tz)
 {
@@ -77,24 +58,6 @@ static int booking_timezone_name_ok(const char *tz)
 static int booking_language_ok(const char *l)
 {
 	return strcmp(l, "en") == 0 || strcmp(l, "hi") == 0;
-}
-
-enum db_status booking_record(struct http_req *r, const char *booking_id, const char *district_id,
-				     const char *reference, const char *action, const char *from, const char *to,
-				     const char *now, const char *note)
-{
-	static const char sql[] =
-		"WITH e AS (INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, "
-		"                                      actor_role, actor_id, at, note) "
-		"           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id) "
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"SELECT $2, $8, $6, $7, 'booking.' || $3, 'booking', $10, "
-		"       jsonb_build_object('event', e.id, 'from', $4::text, 'to', $5::text) FROM e";
-	char actor[24];
-	snprintf(actor, sizeof actor, "%lld", r->auth.id);
-	const char *p[] = { booking_id, district_id, action, from, to, auth_role_name(r->auth.role), actor, now, note,
-			    reference };
-	return db_run(sql, 10, p);
 }
 
 enum db_status booking_take_unit(const char *zone_id, const char *start, const char *service, const char *department,
@@ -193,67 +156,84 @@ static int booking_check_start(struct http_req *r, int64_t start_us)
 
 /* ---- create ---- */
 
-static int booking_parse(struct http_req *r, struct booking_input *in)
+static int booking_phone_ok(const char *s)
 {
-	static const char *const top[] = { "service", "start", "location", "address", "beneficiary", "booker", NULL };
-	static const char *const loc[] = { "lat", "lon", NULL };
-	static const char *const ben[] = { "name", "phone", "language", NULL };
-	static const char *const bkr[] = { "name", "phone", "time_zone", "language", NULL };
-	struct jv v = { 0 };
+	return account_phone_valid(s);
+}
+
+static int booking_check_rfc3339(const char *s)
+{
+	int64_t us;
+	return clock_parse_rfc3339(s, &us) == 0;
+}
+
+/* The statuses the office sets after the visit. */
+static int booking_office_status_ok(const char *s)
+{
+	static const char *const statuses[] = { "submitted", "certificate_ready", "delivered", "rejected" };
+	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
+		if (strcmp(s, statuses[i]) == 0)
+			return 1;
+	return 0;
+}
+
+#define BOOKING_PHONE_FORMAT "must be in international format, e.g. +919876543210"
+#define BOOKING_START_FORMAT "must be an RFC 3339 timestamp, a window start from /api/v1/slots"
+
+/* Replies 400 and returns -1 when the body is not a booking. */
+static int booking_parse_or_reply(struct http_req *r, struct booking_input *in)
+{
+	json_t *booker = NULL;
+	const struct jv_field location[] = {
+		JV_NUM("lat", 1, -90, 90, &in->lat, NULL),
+		JV_NUM("lon", 1, -180, 180, &in->lon, NULL),
+		JV_END,
+	};
+	const struct jv_field beneficiary[] = {
+		JV_STR("name", 1, 1, 100, &in->ben_name),
+		JV_STR_OK("phone", 1, 9, 16, booking_phone_ok, BOOKING_PHONE_FORMAT, &in->ben_phone),
+		JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->ben_language),
+		JV_END,
+	};
+	/* A resident is the booker: their own phone may be left out. */
+	const struct jv_field booker_fields[] = {
+		JV_STR("name", 0, 1, 100, &in->bk_name),
+		JV_STR_OK("phone", r->auth.role != ROLE_RESIDENT, 9, 16, booking_phone_ok,
+			  "must be in international format, e.g. +14155550100", &in->bk_phone),
+		JV_STR_OK("time_zone", 0, 3, 40, booking_timezone_name_ok,
+			  "must be an IANA time zone name, e.g. America/New_York", &in->bk_time_zone),
+		JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->bk_language),
+		JV_END,
+	};
+	const struct jv_field body[] = {
+		JV_STR("service", 1, 2, 40, &in->service),
+		JV_STR_OK("start", 1, 20, 40, booking_check_rfc3339, BOOKING_START_FORMAT, &in->start),
+		JV_OBJ("location", 1, location, NULL),
+		JV_STR("address", 1, 5, 500, &in->address),
+		JV_OBJ("beneficiary", 1, beneficiary, NULL),
+		JV_OBJ("booker", 0, booker_fields, &booker),
+		JV_END,
+	};
 
 	memset(in, 0, sizeof *in);
-	jv_only(&v, r->json, "", top);
-	in->service = jv_string(&v, r->json, "", "service", 1, 2, 40);
-	in->start = jv_string(&v, r->json, "", "start", 1, 20, 40);
-	if (!v.failed && clock_parse_rfc3339(in->start, &in->start_us) != 0)
-		jv_fail(&v, "", "start", "must be an RFC 3339 timestamp, a window start from /api/v1/slots");
-	json_t *location = jv_object(&v, r->json, "", "location", 1);
-	jv_only(&v, location, "location", loc);
-	jv_number(&v, location, "location", "lat", 1, -90, 90, &in->lat);
-	jv_number(&v, location, "location", "lon", 1, -180, 180, &in->lon);
-	in->address = jv_string(&v, r->json, "", "address", 1, 5, 500);
-	json_t *beneficiary = jv_object(&v, r->json, "", "beneficiary", 1);
-	jv_only(&v, beneficiary, "beneficiary", ben);
-	in->ben_name = jv_string(&v, beneficiary, "beneficiary", "name", 1, 1, 100);
-	in->ben_phone = jv_string(&v, beneficiary, "beneficiary", "phone", 1, 9, 16);
-	if (!v.failed && !account_phone_valid(in->ben_phone))
-		jv_fail(&v, "beneficiary", "phone", "must be in international format, e.g. +919876543210");
-	in->ben_language = jv_string(&v, beneficiary, "beneficiary", "language", 0, 2, 2);
-	if (!v.failed && in->ben_language && !booking_language_ok(in->ben_language))
-		jv_fail(&v, "beneficiary", "language", "must be en or hi");
-	json_t *booker = jv_object(&v, r->json, "", "booker", 0);
-	if (booker) {
-		in->has_booker = 1;
-		jv_only(&v, booker, "booker", bkr);
-		in->bk_name = jv_string(&v, booker, "booker", "name", 0, 1, 100);
-		in->bk_phone = jv_string(&v, booker, "booker", "phone", r->auth.role != ROLE_RESIDENT, 9, 16);
-		if (!v.failed && in->bk_phone && !account_phone_valid(in->bk_phone))
-			jv_fail(&v, "booker", "phone", "must be in international format, e.g. +14155550100");
-		in->bk_time_zone = jv_string(&v, booker, "booker", "time_zone", 0, 3, 40);
-		if (!v.failed && in->bk_time_zone && !booking_timezone_name_ok(in->bk_time_zone))
-			jv_fail(&v, "booker", "time_zone", "must be an IANA time zone name, e.g. America/New_York");
-		in->bk_language = jv_string(&v, booker, "booker", "language", 0, 2, 2);
-		if (!v.failed && in->bk_language && !booking_language_ok(in->bk_language))
-			jv_fail(&v, "booker", "language", "must be en or hi");
-	}
+	if (jv_check_or_reply(r, body) != 0)
+		return -1;
+	clock_parse_rfc3339(in->start, &in->start_us);
+	in->has_booker = booker != NULL;
 	if (!in->ben_language)
 		in->ben_language = "hi";
-	if (v.failed) {
-		jv_reply(r, &v);
-		return -1;
-	}
 	return 0;
 }
 
 /* Resolves the service and the zone of the place; replies and returns -1 when either fails. */
-static int booking_resolve(struct http_req *r, const struct booking_input *in, const char *lat, const char *lon,
+static int booking_resolve_or_reply(struct http_req *r, const struct booking_input *in, const char *lat, const char *lon,
 			   struct booking_context *ctx)
 {
 	static const char q_context[] =
-		"SELECT s.department, s.fee_paise, z.id, z.district_id FROM (SELECT 1) one "
+		"SELECT s.department, s.fee_paise, z.id AS zone_id, z.district_id, z.time_zone FROM (SELECT 1) one "
 		"LEFT JOIN service s ON s.code = $1 AND s.active "
-		"LEFT JOIN LATERAL (SELECT id, district_id FROM zone "
-		"                    WHERE ST_Covers(area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) ORDER BY id LIMIT 1) z ON true";
+		"LEFT JOIN LATERAL (SELECT z.id, z.district_id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
+		"                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) ORDER BY z.id LIMIT 1) z ON true";
 	static const char q_tz[] = "SELECT $2::timestamptz AT TIME ZONE $1";
 	enum db_status st;
 	char now[40];
@@ -264,18 +244,19 @@ static int booking_resolve(struct http_req *r, const struct booking_input *in, c
 		http_error_db(r, st);
 		goto out;
 	}
-	if (!db_get(res, 0, 0)) {
+	if (!db_col(res, 0, "department")) {
 		http_error_field(r, "service", "no such service; see /api/v1/services");
 		goto out;
 	}
-	if (!db_get(res, 0, 2)) {
+	if (!db_col(res, 0, "zone_id")) {
 		http_error(r, 422, "outside_service_area", "this place is outside every zone served by Mitan");
 		goto out;
 	}
-	snprintf(ctx->department, sizeof ctx->department, "%s", db_get(res, 0, 0));
-	snprintf(ctx->fee, sizeof ctx->fee, "%s", db_get(res, 0, 1));
-	snprintf(ctx->zone_id, sizeof ctx->zone_id, "%s", db_get(res, 0, 2));
-	snprintf(ctx->district_id, sizeof ctx->district_id, "%s", db_get(res, 0, 3));
+	snprintf(ctx->department, sizeof ctx->department, "%s", db_col(res, 0, "department"));
+	snprintf(ctx->fee, sizeof ctx->fee, "%s", db_col(res, 0, "fee_paise"));
+	snprintf(ctx->zone_id, sizeof ctx->zone_id, "%s", db_col(res, 0, "zone_id"));
+	snprintf(ctx->district_id, sizeof ctx->district_id, "%s", db_col(res, 0, "district_id"));
+	snprintf(ctx->time_zone, sizeof ctx->time_zone, "%s", db_col(res, 0, "time_zone"));
 	if (in->bk_time_zone) {
 		clock_now_text(now, sizeof now);
 		const char *tp[] = { in->bk_time_zone, now };
@@ -290,8 +271,8 @@ out:
 	return rc;
 }
 
-/* The person with this phone, made on first sight; the name and preferences are kept from
- * the first time (a later booking by someone else must not rename them). */
+/* The person with this phone, made on first sight (in `time_zone`); the name and preferences
+ * are kept from the first time (a later booking by someone else must not rename them). */
 static enum db_status booking_person(const char *phone, const char *name, const char *language,
 				     const char *time_zone, const char *now, char id[24])
 {
@@ -300,8 +281,7 @@ static enum db_status booking_person(const char *phone, const char *name, const 
 		"             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO NOTHING RETURNING id) "
 		"SELECT id FROM ins UNION ALL SELECT id FROM person WHERE phone = $1 LIMIT 1";
 	enum db_status st = DB_OK;
-	const char *p[] = { phone, name ? name : "", language ? language : "hi", time_zone ? time_zone : "Asia/Kolkata",
-			    now };
+	const char *p[] = { phone, name ? name : "", language ? language : "hi", time_zone, now };
 	/* A concurrent first insert of the same phone is invisible to this statement's
 	 * snapshot; the second try sees it. */
 	for (int tries = 0; tries < 2; tries++) {
@@ -343,65 +323,72 @@ static enum db_status booking_resident_booker(struct http_req *r, const struct b
 	return db_run(sql, 4, p);
 }
 
+/* The booker of a booking: the resident themselves, the person an operator names, or the
+ * beneficiary. Replies and returns -1 on a refusal; *st says a database failure. */
+static int booking_booker_or_reply(struct http_req *r, const struct booking_input *in,
+				   const struct booking_context *ctx, const char *now, const char *beneficiary_id,
+				   char booker_id[24], enum db_status *st)
+{
+	int wrong_phone = 0;
+	*st = DB_OK;
+	if (r->auth.role == ROLE_RESIDENT) {
+		*st = booking_resident_booker(r, in, booker_id, &wrong_phone);
+		if (*st == DB_OK && wrong_phone) {
+			http_error_field(r, "booker.phone", "must be your own phone: you are the booker");
+			return -1;
+		}
+	} else if (in->has_booker) {
+		*st = booking_person(in->bk_phone, in->bk_name, in->bk_language,
+				     in->bk_time_zone ? in->bk_time_zone : ctx->time_zone, now, booker_id);
+	} else {
+		snprintf(booker_id, 24, "%s", beneficiary_id);
+	}
+	return 0;
+}
+
 /* One attempt at the booking transaction. Returns DB_RETRY to be tried again; any other
  * outcome has been replied to. */
 static enum db_status booking_create_tx(struct http_req *r, const struct booking_input *in,
 					const struct booking_context *ctx, const char *lat, const char *lon)
 {
-	/* The booking, its first event and its audit entry in one statement. */
 	static const char q_insert[] =
-		"WITH b AS (INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, "
-		"             beneficiary_id, beneficiary_name, beneficiary_language, address, location, zone_id, "
-		"             window_start, window_end, agent_id, status, fee_paise, created_by_role, created_by_id, "
-		"             created_at, updated_at) "
-		"           VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, ST_SetSRID(ST_MakePoint($11, $10), 4326), "
-		"                   $12, $13, $14, $15, 'booked', $16, $17, $18, $19, $19) "
-		"           RETURNING id, district_id, reference, created_at), "
-		"     e AS (INSERT INTO booking_event (booking_id, district_id, action, to_status, actor_role, actor_id, at) "
-		"           SELECT id, district_id, 'created', 'booked', $17, $18, created_at FROM b RETURNING id) "
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"SELECT b.district_id, b.created_at, $17, $18, 'booking.created', 'booking', b.reference, "
-		"       jsonb_build_object('event', e.id, 'from', NULL::text, 'to', 'booked') FROM b, e "
-		"RETURNING (SELECT id FROM b)";
-	/* The confirmation SMS and the reply. */
-	static const char q_finish[] =
-		"SELECT booking_notify(b.id, 'booking_confirmed', $2, $3, 'created'), "
-		"       (booking_json(b, $4) || jsonb_build_object('tracking_url', $3::text))::text "
-		"FROM booking b WHERE b.id = $1";
+		"INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, beneficiary_id, "
+		"                     beneficiary_name, beneficiary_language, address, location, zone_id, window_start, "
+		"                     window_end, agent_id, status, fee_paise, created_by_role, created_by_id, created_at, "
+		"                     updated_at) "
+		"VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, ST_SetSRID(ST_MakePoint($11, $10), 4326), $12, $13, "
+		"        $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id";
+	static const char q_reply[] =
+		"SELECT (booking_json(b, $2) || jsonb_build_object('tracking_url', $3::text))::text FROM booking b WHERE b.id = $1";
+	const struct booking_transition *t = booking_transition_find(BOOKING_CREATE, NULL, "booked");
+	struct booking_change change = { 0 };
 	struct idem idem;
+	struct db_args a = { 0 };
 	char now[40], booker_id[24], beneficiary_id[24], agent_id[16], window_end[40], reference[18];
-	char token[23], tracking_hash[65], url[300], creator[24];
+	char token[TRACKING_TOKEN_LEN + 1], tracking_hash[65], url[300], booking_id[24];
 	enum db_status st;
 	PGresult *res = NULL;
-	int taken = 0, wrong_phone = 0;
+	int taken = 0;
 
 	clock_now_text(now, sizeof now);
-	if ((st = db_begin()) != DB_OK)
+	st = db_begin();
+	if (st != DB_OK)
 		goto db_fail;
 	if (idem_begin(r, &idem) != 0)
 		goto out; /* replayed or refused */
 	/* After the key: a repeat of a booking made in time replays even once the window closed. */
 	if (booking_check_start(r, in->start_us) != 0)
 		goto out;
-	if ((st = booking_person(in->ben_phone, in->ben_name, in->ben_language, "Asia/Kolkata", now, beneficiary_id)) !=
-	    DB_OK)
+	st = booking_person(in->ben_phone, in->ben_name, in->ben_language, ctx->time_zone, now, beneficiary_id);
+	if (st != DB_OK)
 		goto db_fail;
-	if (r->auth.role == ROLE_RESIDENT) {
-		if ((st = booking_resident_booker(r, in, booker_id, &wrong_phone)) != DB_OK)
-			goto db_fail;
-		if (wrong_phone) {
-			http_error_field(r, "booker.phone", "must be your own phone: you are the booker");
-			goto out;
-		}
-	} else if (in->has_booker) {
-		if ((st = booking_person(in->bk_phone, in->bk_name, in->bk_language, in->bk_time_zone, now, booker_id)) !=
-		    DB_OK)
-			goto db_fail;
-	} else {
-		snprintf(booker_id, sizeof booker_id, "%s", beneficiary_id);
-	}
-	if ((st = booking_take_unit(ctx->zone_id, in->start, in->service, ctx->department, lat, lon, NULL, &taken,
-				    agent_id, window_end)) != DB_OK)
+	if (booking_booker_or_reply(r, in, ctx, now, beneficiary_id, booker_id, &st) != 0)
+		goto out;
+	if (st != DB_OK)
+		goto db_fail;
+	st = booking_take_unit(ctx->zone_id, in->start, in->service, ctx->department, lat, lon, NULL, &taken, agent_id,
+			       window_end);
+	if (st != DB_OK)
 		goto db_fail;
 	if (!taken) {
 		booking_reply_no_unit(r, ctx->zone_id, in->start, in->service, ctx->department);
@@ -411,24 +398,53 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 		http_error(r, 500, "internal_error", "no randomness available");
 		goto out;
 	}
-	booking_tracking_token(reference, token, tracking_hash);
+	tracking_token(reference, token, tracking_hash);
 	snprintf(url, sizeof url, "%s/t/%s", cfg.public_url, token);
-	snprintf(creator, sizeof creator, "%lld", r->auth.id);
-	const char *ip[] = { ctx->district_id, reference, tracking_hash, in->service, booker_id, beneficiary_id,
-			     in->ben_name, in->ben_language, in->address, lat, lon, ctx->zone_id, in->start, window_end,
-			     agent_id, ctx->fee, auth_role_name(r->auth.role), creator, now };
-	res = db_exec(q_insert, 19, ip, &st);
+	db_arg_text(&a, ctx->district_id);
+	db_arg_text(&a, reference);
+	db_arg_text(&a, tracking_hash);
+	db_arg_text(&a, in->service);
+	db_arg_text(&a, booker_id);
+	db_arg_text(&a, beneficiary_id);
+	db_arg_text(&a, in->ben_name);
+	db_arg_text(&a, in->ben_language);
+	db_arg_text(&a, in->address);
+	db_arg_text(&a, lat);
+	db_arg_text(&a, lon);
+	db_arg_text(&a, ctx->zone_id);
+	db_arg_text(&a, in->start);
+	db_arg_text(&a, window_end);
+	db_arg_text(&a, agent_id);
+	db_arg_text(&a, t->to);
+	db_arg_text(&a, ctx->fee);
+	db_arg_text(&a, auth_role_name(r->auth.role));
+	db_arg_ll(&a, r->auth.id);
+	db_arg_text(&a, now);
+	res = db_exec(q_insert, a.n, a.v, &st);
 	if (st != DB_OK)
 		goto db_fail;
-	char booking_id[24];
 	snprintf(booking_id, sizeof booking_id, "%s", db_get(res, 0, 0));
 	PQclear(res);
-	const char *fp[] = { booking_id, now, url, in->bk_language ? in->bk_language : http_lang(r) };
-	res = db_exec(q_finish, 4, fp, &st);
+	res = NULL;
+	change.booking_id = booking_id;
+	change.reference = reference;
+	change.role = r->auth.role;
+	change.actor = r->auth.id;
+	change.now = now;
+	change.sms_url = url;
+	change.sms_dedupe = t->action;
+	st = booking_change_apply(t, &change);
 	if (st != DB_OK)
 		goto db_fail;
-	const char *body = db_get(res, 0, 1);
-	if ((st = idem_finish(&idem, 201, body)) != DB_OK || (st = db_commit()) != DB_OK)
+	const char *fp[] = { booking_id, in->bk_language ? in->bk_language : http_lang(r), url };
+	res = db_exec(q_reply, 3, fp, &st);
+	if (st != DB_OK)
+		goto db_fail;
+	const char *body = db_get(res, 0, 0);
+	st = idem_finish(&idem, 201, body);
+	if (st == DB_OK)
+		st = db_commit();
+	if (st != DB_OK)
 		goto db_fail;
 	metrics_count("mitan_bookings_created_total", 1);
 	slots_invalidate(strtol(ctx->zone_id, NULL, 10));
@@ -454,11 +470,11 @@ void booking_create(struct http_req *r)
 	char lat[32], lon[32];
 	enum db_status st = DB_RETRY;
 
-	if (booking_parse(r, &in) != 0)
+	if (booking_parse_or_reply(r, &in) != 0)
 		return;
 	snprintf(lat, sizeof lat, "%.7f", in.lat);
 	snprintf(lon, sizeof lon, "%.7f", in.lon);
-	if (booking_resolve(r, &in, lat, lon, &ctx) != 0)
+	if (booking_resolve_or_reply(r, &in, lat, lon, &ctx) != 0)
 		return;
 	for (int i = 0; i < BOOKING_TRIES && st == DB_RETRY && !r->status; i++)
 		st = booking_create_tx(r, &in, &ctx, lat, lon);
@@ -468,15 +484,16 @@ void booking_create(struct http_req *r)
 
 /* ---- read ---- */
 
-/* The booking with this reference if the caller may see it. Columns: id, status,
- * district_id, zone_id, service_code, department, agent_id, window_start (RFC 3339 in
- * UTC, with microseconds, so that clock_parse_rfc3339 reads it), lat, lon, started. */
+/* The booking with this reference if the caller may see it: a resident's own, their
+ * district's for staff, an agent's assigned visit. Columns by name: id, reference, status,
+ * district_id, zone_id, service_code, department, agent_id, window_start (RFC 3339 in UTC,
+ * with microseconds, so that clock_parse_rfc3339 reads it), lat, lon, started. */
 static PGresult *booking_load(struct http_req *r, int for_update, enum db_status *st)
 {
 #define BOOKING_LOAD                                                                                          \
-	"SELECT b.id, b.status, b.district_id, b.zone_id, b.service_code, s.department, b.agent_id, "            \
-	"       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "                   \
-	"       ST_Y(b.location), ST_X(b.location), b.window_start <= $5::timestamptz "                          \
+	"SELECT b.id, b.reference, b.status, b.district_id, b.zone_id, b.service_code, s.department, b.agent_id, " \
+	"       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS window_start, "  \
+	"       ST_Y(b.location) AS lat, ST_X(b.location) AS lon, b.window_start <= $5::timestamptz AS started "   \
 	"FROM booking b JOIN service s ON s.code = b.service_code WHERE b.reference = $1 AND ( "                 \
 	"  ($2 = 'resident' AND (b.booker_id = $3::bigint OR b.beneficiary_id = $3::bigint)) OR "                \
 	"  ($2 IN ('operator', 'officer', 'committee', 'admin') AND ($4::int = 0 OR b.district_id = $4::int)) OR " \
@@ -484,12 +501,33 @@ static PGresult *booking_load(struct http_req *r, int for_update, enum db_status
 	static const char q_read[] = BOOKING_LOAD;
 	static const char q_lock[] = BOOKING_LOAD "FOR UPDATE OF b";
 #undef BOOKING_LOAD
-	char id[24], district[24], now[40];
-	snprintf(id, sizeof id, "%lld", r->auth.id);
-	snprintf(district, sizeof district, "%lld", r->auth.district_id);
+	struct db_args a = { 0 };
+	char now[40];
 	clock_now_text(now, sizeof now);
-	const char *p[] = { r->params[0], auth_role_name(r->auth.role), id, district, now };
-	return db_exec(for_update ? q_lock : q_read, 5, p, st);
+	db_arg_text(&a, r->params[0]);
+	db_arg_text(&a, auth_role_name(r->auth.role));
+	db_arg_ll(&a, r->auth.id);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, now);
+	return db_exec(for_update ? q_lock : q_read, a.n, a.v, st);
+}
+
+/* The caller's booking r->params[0] if they may see it; replies 404 (or the database's
+ * error) and returns NULL when not. */
+static PGresult *booking_find_or_reply(struct http_req *r, int for_update)
+{
+	enum db_status st;
+	PGresult *res = booking_load(r, for_update, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+	} else if (PQntuples(res) != 1) {
+		http_error(r, 404, "not_found", "no booking with this reference is %s",
+			   r->auth.role == ROLE_AGENT ? "assigned to you" : "yours to see");
+	} else {
+		return res;
+	}
+	PQclear(res);
+	return NULL;
 }
 
 /* Replies with a booking (object) or bookings (array) from booking_json, each with its
@@ -510,7 +548,7 @@ static void booking_reply_tracked(struct http_req *r, const char *text)
 		const char *reference = json_string_value(json_object_get(one, "reference"));
 		if (!reference)
 			continue;
-		booking_tracking_url(reference, url, sizeof url);
+		tracking_url(reference, url, sizeof url);
 		json_object_set_new(one, "tracking_url", json_string(url));
 	}
 	http_reply_json(r, 200, body);
@@ -520,16 +558,10 @@ void booking_get(struct http_req *r)
 {
 	static const char sql[] = "SELECT booking_json(b, $2)::text FROM booking b WHERE id = $1";
 	enum db_status st;
-	PGresult *found = booking_load(r, 0, &st), *res = NULL;
-	if (st != DB_OK) {
-		http_error_db(r, st);
+	PGresult *found = booking_find_or_reply(r, 0), *res = NULL;
+	if (!found)
 		goto out;
-	}
-	if (PQntuples(found) != 1) {
-		http_error(r, 404, "not_found", "no booking with this reference is yours to see");
-		goto out;
-	}
-	const char *p[] = { db_get(found, 0, 0), http_lang(r) };
+	const char *p[] = { db_col(found, 0, "id"), http_lang(r) };
 	res = db_exec(sql, 2, p, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
@@ -579,132 +611,187 @@ void booking_list(struct http_req *r)
 	PQclear(res);
 }
 
-/* ---- cancel and reschedule ---- */
+/* ---- changes: cancel, reschedule, the office's steps ---- */
 
-static const char booking_q_release[] =
-	"UPDATE agent_window SET booked = booked - 1 WHERE agent_id = $1 AND starts_at = $2::timestamptz";
-static const char booking_q_reply[] = "SELECT booking_json(b, $2)::text FROM booking b WHERE id = $1";
+enum booking_begin { BOOKING_GO, BOOKING_REPEAT, BOOKING_REPLIED };
 
-/* Locks the caller's booking and checks the move; replies and returns NULL when refused. */
-static PGresult *booking_lock_for(struct http_req *r, const char *to, enum db_status *st)
+/* The preamble of every change of one booking by its owner or the office: begins the
+ * transaction, locks the caller's booking, finds the change `kind` from its state to `to`
+ * (NULL: the kind's one target) and checks who may and when. BOOKING_GO with *b and *t set;
+ * BOOKING_REPEAT when the booking already is `to` (a repeat changes nothing); BOOKING_REPLIED
+ * when refused (rolled back, replied). */
+static enum booking_begin booking_begin_or_reply(struct http_req *r, enum booking_change_kind kind, const char *to,
+						 PGresult **b, const struct booking_transition **t)
 {
-	PGresult *res = booking_load(r, 1, st);
-	if (*st != DB_OK) {
-		http_error_db(r, *st);
-	} else if (PQntuples(res) != 1) {
-		http_error(r, 404, "not_found", "no booking with this reference is yours to change");
-	} else if (!booking_state_allowed(db_get(res, 0, 1), to)) {
-		http_error(r, 409, "wrong_state", "a booking that is %s cannot be %s", db_get(res, 0, 1), to);
-	} else if (db_get(res, 0, 10)[0] == 't') {
-		http_error(r, 409, "window_started", "the visit window has already begun; call the helpline");
-	} else {
-		return res;
+	enum db_status st = db_begin();
+	*b = NULL;
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		return BOOKING_REPLIED;
 	}
-	PQclear(res);
-	return NULL;
+	*b = booking_find_or_reply(r, 1);
+	if (!*b)
+		goto refused;
+	const char *from = db_col(*b, 0, "status");
+	if (to && strcmp(from, to) == 0)
+		return BOOKING_REPEAT;
+	*t = booking_transition_find(kind, from, to);
+	if (!*t) {
+		http_error(r, 409, "wrong_state", "a booking that is %s cannot be %s", from,
+			   to ? to : kind == BOOKING_CANCEL ? "cancelled" : "rescheduled");
+		goto refused;
+	}
+	if (!booking_transition_allows(*t, r->auth.role)) {
+		http_error(r, 403, "forbidden", "you may not make this change");
+		goto refused;
+	}
+	if (((*t)->effects & BOOKING_BEFORE_WINDOW) && db_col_true(*b, 0, "started")) {
+		http_error(r, 409, "window_started", "the visit window has already begun; call the helpline");
+		goto refused;
+	}
+	return BOOKING_GO;
+refused:
+	db_rollback();
+	PQclear(*b);
+	*b = NULL;
+	return BOOKING_REPLIED;
 }
 
-static void booking_finish_change(struct http_req *r, const char *booking_id, long zone, enum db_status st)
+/* A change filled from the locked row `b`, by the caller. */
+static void booking_change_of(struct http_req *r, PGresult *b, const char *now, struct booking_change *c)
 {
-	if (st != DB_OK || (st = db_commit()) != DB_OK) {
+	memset(c, 0, sizeof *c);
+	c->booking_id = db_col(b, 0, "id");
+	c->reference = db_col(b, 0, "reference");
+	c->from = db_col(b, 0, "status");
+	c->role = r->auth.role;
+	c->actor = r->auth.id;
+	c->now = now;
+	c->unit_agent = db_col(b, 0, "agent_id");
+	c->unit_start = db_col(b, 0, "window_start");
+}
+
+/* Commits `st`'s transaction and replies with the booking as it is now. */
+static void booking_finish_or_reply(struct http_req *r, PGresult *b, enum db_status st)
+{
+	static const char q_reply[] = "SELECT booking_json(b, $2)::text FROM booking b WHERE id = $1";
+	if (st == DB_OK)
+		st = db_commit();
+	if (st != DB_OK) {
+		db_rollback();
 		http_error_db(r, st);
 		return;
 	}
-	slots_invalidate(zone);
-	const char *p[] = { booking_id, http_lang(r) };
-	http_reply_query(r, booking_q_reply, 2, p);
+	slots_invalidate(db_col_ll(b, 0, "zone_id"));
+	const char *p[] = { db_col(b, 0, "id"), http_lang(r) };
+	http_reply_query(r, q_reply, 2, p);
 }
 
 void booking_cancel(struct http_req *r)
 {
-	static const char *const fields[] = { "reason", NULL };
-	static const char q_cancel[] = "UPDATE booking SET status = 'cancelled', updated_at = $2 WHERE id = $1";
-	static const char q_notify[] = "SELECT booking_notify($1, 'booking_cancelled', $2, NULL, 'cancelled')";
-	struct jv v = { 0 };
-	char now[40], booking_id[24];
-	enum db_status st;
+	const char *reason = NULL;
+	const struct jv_field body[] = { JV_STR("reason", 0, 1, 300, &reason), JV_END };
+	const struct booking_transition *t = NULL;
+	struct booking_change change;
+	char now[40];
 	PGresult *b = NULL;
 
-	jv_only(&v, r->json, "", fields);
-	const char *reason = jv_string(&v, r->json, "", "reason", 0, 1, 300);
-	if (v.failed) {
-		jv_reply(r, &v);
+	if (jv_check_or_reply(r, body) != 0)
 		return;
-	}
+	if (booking_begin_or_reply(r, BOOKING_CANCEL, NULL, &b, &t) != BOOKING_GO)
+		goto out;
 	clock_now_text(now, sizeof now);
-	if ((st = db_begin()) != DB_OK) {
-		http_error_db(r, st);
-		return;
-	}
-	if (!(b = booking_lock_for(r, "cancelled", &st)))
-		return;
-	snprintf(booking_id, sizeof booking_id, "%s", db_get(b, 0, 0));
-	const char *rp[] = { db_get(b, 0, 6), db_get(b, 0, 7) };
-	const char *cp[] = { booking_id, now };
-	if ((st = db_run(booking_q_release, 2, rp)) == DB_OK && (st = db_run(q_cancel, 2, cp)) == DB_OK &&
-	    (st = booking_record(r, booking_id, db_get(b, 0, 2), r->params[0], "cancelled", db_get(b, 0, 1), "cancelled",
-				 now, reason)) == DB_OK)
-		st = db_run(q_notify, 2, cp);
-	booking_finish_change(r, booking_id, db_get_ll(b, 0, 3), st);
+	booking_change_of(r, b, now, &change);
+	change.note = reason;
+	change.sms_dedupe = t->action;
+	booking_finish_or_reply(r, b, booking_change_apply(t, &change));
+out:
 	PQclear(b);
 }
 
 void booking_reschedule(struct http_req *r)
 {
-	static const char *const fields[] = { "start", NULL };
-	static const char q_move[] =
-		"UPDATE booking SET window_start = $2, window_end = $3, agent_id = $4, status = 'booked', "
-		"  planned_arrival = NULL, route_order = NULL, updated_at = $5 WHERE id = $1";
-	static const char q_notify[] = "SELECT booking_notify($1, 'booking_rescheduled', $2, NULL, $3)";
-	struct jv v = { 0 };
-	char now[40], booking_id[24], agent_id[16], window_end[40], dedupe[48];
-	int64_t start_us;
+	const char *start = NULL;
+	const struct jv_field body[] = {
+		JV_STR_OK("start", 1, 20, 40, booking_check_rfc3339, BOOKING_START_FORMAT, &start),
+		JV_END,
+	};
+	const struct booking_transition *t = NULL;
+	struct booking_change change;
+	char now[40], agent_id[16], window_end[40], dedupe[48];
+	int64_t start_us, old_us;
 	int taken = 0;
 	enum db_status st;
 	PGresult *b = NULL;
 
-	jv_only(&v, r->json, "", fields);
-	const char *start = jv_string(&v, r->json, "", "start", 1, 20, 40);
-	if (!v.failed && clock_parse_rfc3339(start, &start_us) != 0)
-		jv_fail(&v, "", "start", "must be an RFC 3339 timestamp, a window start from /api/v1/slots");
-	if (v.failed) {
-		jv_reply(r, &v);
+	if (jv_check_or_reply(r, body) != 0)
 		return;
-	}
+	clock_parse_rfc3339(start, &start_us);
 	if (booking_check_start(r, start_us) != 0)
 		return;
-	clock_now_text(now, sizeof now);
-	if ((st = db_begin()) != DB_OK) {
-		http_error_db(r, st);
-		return;
-	}
-	if (!(b = booking_lock_for(r, "rescheduled", &st)))
-		return;
-	int64_t old_us;
-	if (clock_parse_rfc3339(db_get(b, 0, 7), &old_us) == 0 && old_us == start_us) {
+	if (booking_begin_or_reply(r, BOOKING_RESCHEDULE, NULL, &b, &t) != BOOKING_GO)
+		goto out;
+	if (clock_parse_rfc3339(db_col(b, 0, "window_start"), &old_us) == 0 && old_us == start_us) {
+		db_rollback();
 		http_error(r, 409, "same_window", "the booking is already in this window");
 		goto out;
 	}
-	snprintf(booking_id, sizeof booking_id, "%s", db_get(b, 0, 0));
 	/* Take the new unit before giving the old one back: if the new window is full,
 	 * nothing changes. */
-	if ((st = booking_take_unit(db_get(b, 0, 3), start, db_get(b, 0, 4), db_get(b, 0, 5), db_get(b, 0, 8),
-				    db_get(b, 0, 9), NULL, &taken, agent_id, window_end)) != DB_OK)
-		goto finish;
-	if (!taken) {
-		booking_reply_no_unit(r, db_get(b, 0, 3), start, db_get(b, 0, 4), db_get(b, 0, 5));
+	st = booking_take_unit(db_col(b, 0, "zone_id"), start, db_col(b, 0, "service_code"), db_col(b, 0, "department"),
+			       db_col(b, 0, "lat"), db_col(b, 0, "lon"), NULL, &taken, agent_id, window_end);
+	if (st == DB_OK && !taken) {
+		db_rollback();
+		booking_reply_no_unit(r, db_col(b, 0, "zone_id"), start, db_col(b, 0, "service_code"),
+				      db_col(b, 0, "department"));
 		goto out;
 	}
-	const char *rp[] = { db_get(b, 0, 6), db_get(b, 0, 7) };
-	const char *mp[] = { booking_id, start, window_end, agent_id, now };
+	clock_now_text(now, sizeof now);
 	snprintf(dedupe, sizeof dedupe, "to:%lld", (long long)(start_us / 1000000));
-	const char *np[] = { booking_id, now, dedupe };
-	if ((st = db_run(booking_q_release, 2, rp)) == DB_OK && (st = db_run(q_move, 5, mp)) == DB_OK &&
-	    (st = booking_record(r, booking_id, db_get(b, 0, 2), r->params[0], "rescheduled", db_get(b, 0, 1), "booked",
-				 now, NULL)) == DB_OK)
-		st = db_run(q_notify, 3, np);
-finish:
-	booking_finish_change(r, booking_id, db_get_ll(b, 0, 3), st);
+	booking_change_of(r, b, now, &change);
+	change.new_agent = agent_id;
+	change.new_start = start;
+	change.new_end = window_end;
+	change.sms_dedupe = dedupe;
+	if (st == DB_OK)
+		st = booking_change_apply(t, &change);
+	booking_finish_or_reply(r, b, st);
+out:
+	PQclear(b);
+}
+
+/* The office's steps after the visit: submitted to the department, the certificate is ready,
+ * delivered, or rejected by the department. A repeat changes nothing. */
+void booking_office_step(struct http_req *r)
+{
+	const char *status = NULL, *note = NULL;
+	const struct jv_field body[] = {
+		JV_STR_OK("status", 1, 1, 40, booking_office_status_ok,
+			  "must be one of submitted, certificate_ready, delivered, rejected", &status),
+		JV_STR("note", 0, 0, 500, &note),
+		JV_END,
+	};
+	const struct booking_transition *t = NULL;
+	struct booking_change change;
+	char now[40];
+	PGresult *b = NULL;
+
+	if (jv_check_or_reply(r, body) != 0)
+		return;
+	switch (booking_begin_or_reply(r, BOOKING_OFFICE_STEP, status, &b, &t)) {
+	case BOOKING_REPLIED:
+		goto out;
+	case BOOKING_REPEAT:
+		booking_finish_or_reply(r, b, DB_OK);
+		goto out;
+	case BOOKING_GO:
+		break;
+	}
+	clock_now_text(now, sizeof now);
+	booking_change_of(r, b, now, &change);
+	change.note = note;
+	booking_finish_or_reply(r, b, booking_change_apply(t, &change));
+	log_info("booking %s: %s -> %s by the office", r->params[0], change.from, status);
 out:
 	PQclear(b);
 }
@@ -714,31 +801,27 @@ out:
 void booking_receipt(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT b.reference, s.name_en, s.name_hi, window_label(b.window_start, b.window_end, 'Asia/Kolkata', 'en'), "
+		"SELECT b.reference, s.name_en, s.name_hi, window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
 		"       to_char(b.fee_paise / 100.0, 'FM999990.00'), b.status "
-		"FROM booking b JOIN service s ON s.code = b.service_code WHERE b.id = $1";
+		"FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
+		"WHERE b.id = $1";
 	char url[300];
 	buf_t svg;
 	enum db_status st;
 	QRcode *qr = NULL;
-	PGresult *found = booking_load(r, 0, &st), *res = NULL;
+	PGresult *found = NULL, *res = NULL;
 
 	buf_init(&svg, 1u << 20);
-	if (st != DB_OK) {
-		http_error_db(r, st);
+	found = booking_find_or_reply(r, 0);
+	if (!found)
 		goto out;
-	}
-	if (PQntuples(found) != 1) {
-		http_error(r, 404, "not_found", "no booking with this reference is yours to see");
-		goto out;
-	}
-	const char *p[] = { db_get(found, 0, 0) };
+	const char *p[] = { db_col(found, 0, "id") };
 	res = db_exec(sql, 1, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	booking_tracking_url(db_get(res, 0, 0), url, sizeof url);
+	tracking_url(db_get(res, 0, 0), url, sizeof url);
 	qr = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!qr) {
 		http_error(r, 500, "internal_error", "the QR code could not be made");
@@ -793,22 +876,17 @@ void booking_track(struct http_req *r)
 		"                                     ORDER BY e.id) FROM booking_event e WHERE e.booking_id = b.id))::text "
 		"FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
 		"WHERE b.tracking_hash = decode($1, 'hex')";
-	unsigned char digest[CRYPTO_SHA256_LEN];
 	char hash[65];
 	enum db_status st;
 	buf_t page;
 	PGresult *res = NULL;
-	const char *token = r->params[0];
 	const char *accept = http_header(r, "Accept");
 
 	buf_init(&page, 1u << 16);
-	if (strlen(token) != 22 ||
-	    strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != 22) {
+	if (tracking_hash_of(r->params[0], hash) != 0) {
 		http_error(r, 404, "not_found", "no booking has this tracking code");
 		goto out;
 	}
-	crypto_sha256(token, 22, digest);
-	crypto_hex(digest, sizeof digest, hash);
 	const char *p[] = { hash };
 	res = db_exec(sql, 1, p, &st);
 	if (st != DB_OK) {

@@ -12,13 +12,8 @@ void booking_cancel(struct http_req *r);     /* POST /api/v1/bookings/{reference
 void booking_reschedule(struct http_req *r); /* POST /api/v1/bookings/{reference}/reschedule */
 void booking_receipt(struct http_req *r);    /* GET /api/v1/bookings/{reference}/receipt.svg */
 void booking_track(struct http_req *r);      /* GET /t/{token}: public, no personal data */
-
-/* Records a change of a booking, in the caller's transaction: the booking_event row (whose
- * trigger texts the resident where the change has no message of its own) and the audit
- * entry, both attributed to the caller. `note` may be NULL. */
-enum db_status booking_record(struct http_req *r, const char *booking_id, const char *district_id,
-			      const char *reference, const char *action, const char *from, const char *to,
-			      const char *now, const char *note);
+/* POST /api/v1/admin/bookings/{reference}/status: the office's steps after the visit */
+void booking_office_step(struct http_req *r);
 
 /* Takes one unit of the nearest capable agent (other than exclude_agent, NULL for none, and
  * none marked unavailable that day) with capacity in the zone's window starting at `start`,

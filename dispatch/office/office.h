@@ -17,7 +17,6 @@ void office_zones_public(struct http_req *r);      /* GET /api/v1/zones: outline
 void office_zone_put(struct http_req *r);          /* PUT /api/v1/admin/zones/{code}: a GeoJSON polygon */
 void office_unplaced(struct http_req *r);          /* GET /api/v1/admin/unplaced[?date=] */
 void office_reassign(struct http_req *r);          /* POST /api/v1/admin/bookings/{reference}/reassign */
-void office_booking_status(struct http_req *r);    /* POST /api/v1/admin/bookings/{reference}/status */
 void office_plan_run(struct http_req *r);          /* POST /api/v1/admin/plans {date, zone?} */
 void office_plan_get(struct http_req *r);          /* GET /api/v1/admin/plans?date=&zone= */
 

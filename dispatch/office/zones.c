@@ -6,7 +6,6 @@
 
 #include "account/account.h"
 #include "booking/booking.h"
-#include "booking/booking_state.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"

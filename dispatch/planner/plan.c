@@ -6,11 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
+#include "booking/change.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
-#include "util.h"
 #include "planner/vrptw.h"
+#include "util.h"
 
 #define PLAN_TRIES 3 /* a plan whose bookings changed while it was computed is made again */
 
@@ -699,17 +701,15 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 		"FROM (SELECT u.new, b.window_start, count(*)::int AS n FROM unnest($1::bigint[], $2::int[], $3::int[]) u(id, old, new) "
 		"        JOIN booking b ON b.id = u.id WHERE u.old <> u.new GROUP BY 1, 2) m "
 		"WHERE w.agent_id = m.new AND w.starts_at = m.window_start";
+	/* Each moved visit is the booking change BOOKING_PLAN, recorded set-wise ($7: its action). */
 	static const char q_events[] =
-		"WITH m AS (SELECT b.id, b.district_id, b.reference, b.status, u.old, u.new, oa.code AS old_code, na.code AS new_code "
+		"WITH m AS (SELECT b.id, b.status, oa.code AS old_code, na.code AS new_code "
 		"             FROM unnest($1::bigint[], $2::int[], $3::int[]) u(id, old, new) JOIN booking b ON b.id = u.id "
-		"             JOIN agent oa ON oa.id = u.old JOIN agent na ON na.id = u.new WHERE u.old <> u.new), "
-		"     e AS (INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, actor_role, actor_id, at, note) "
-		"           SELECT m.id, m.district_id, 'reassigned', m.status, m.status, $4, $5, $6, "
-		"                  'plan: ' || m.old_code || ' -> ' || m.new_code FROM m RETURNING id, booking_id) "
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"SELECT m.district_id, $6, $4, $5, 'booking.reassigned', 'booking', m.reference, "
-		"       jsonb_build_object('event', e.id, 'from_agent', m.old_code, 'to_agent', m.new_code, 'by', 'plan') "
-		"FROM m JOIN e ON e.booking_id = m.id";
+		"             JOIN agent oa ON oa.id = u.old JOIN agent na ON na.id = u.new WHERE u.old <> u.new) "
+		"SELECT booking_change_record(m.id, $7, m.status, m.status, $4, $5, $6, "
+		"                             'plan: ' || m.old_code || ' -> ' || m.new_code, NULL, "
+		"                             jsonb_build_object('from_agent', m.old_code, 'to_agent', m.new_code, 'by', 'plan')) "
+		"FROM m ORDER BY m.id";
 	static const char q_update[] =
 		"UPDATE booking b SET agent_id = u.new, route_order = u.ord, "
 		"       planned_arrival = CASE WHEN u.ord IS NULL THEN NULL ELSE to_timestamp($5::float8 + u.arr * 60) END, "
@@ -724,15 +724,20 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 		"WITH r AS (INSERT INTO plan_run (district_id, zone_id, day, visits, agents, routed, moved, unroutable, travel_km, "
 		"                                 seconds, rounds, actor_role, actor_id, created_at) "
 		"           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) "
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"SELECT $1, $14, $12, $13, 'plan.run', 'zone', (SELECT code FROM zone WHERE id = $2), "
-		"       jsonb_build_object('plan_run', r.id, 'day', $3::text, 'visits', $4::int, 'moved', $7::int, 'unroutable', $8::int) FROM r";
+		"SELECT audit_write($1, $14, $12, $13, 'plan.run', 'zone', (SELECT code FROM zone WHERE id = $2), "
+		"                   jsonb_build_object('plan_run', r.id, 'day', $3::text, 'visits', $4::int, 'moved', $7::int, "
+		"                                      'unroutable', $8::int)) FROM r";
 	buf_t ids, olds, news, statuses, ords, arrs, agents;
 	char num[64], now[40], t0[40], actor[24], dist[24], zid[24];
 	enum db_status st;
 	PGresult *r = NULL;
 
 	*stale = 0;
+	/* Who plans must be allowed to move visits (an officer, an admin, the nightly run). */
+	const struct booking_transition *t = booking_transition_find(BOOKING_PLAN, "booked", "booked");
+	int role = strcmp(actor_role, "system") == 0 ? BOOKING_BY_SYSTEM : auth_role_parse(actor_role);
+	if (!booking_transition_allows(t, role))
+		return DB_FAILED;
 	buf_init(&ids, 0);
 	buf_init(&olds, 0);
 	buf_init(&news, 0);
@@ -804,8 +809,9 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 		}
 		goto out;
 	}
-	const char *ep[] = { ids.data, olds.data, news.data, actor_role, actor, now };
-	if ((st = db_run(q_events, 6, ep)) != DB_OK)
+	const char *ep[] = { ids.data, olds.data, news.data, actor_role, actor, now, t->action };
+	st = db_run(q_events, 7, ep);
+	if (st != DB_OK)
 		goto out;
 	const char *up[] = { ids.data, news.data, ords.data, arrs.data, t0, now };
 	if ((st = db_run(q_update, 6, up)) != DB_OK)

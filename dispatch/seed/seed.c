@@ -11,6 +11,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "util.h"
+#include "booking/tracking.h"
 #include "booking/visit.h"
 
 #define SEED_SHIFT_DAYS 14
@@ -71,6 +72,22 @@ static int seed_password(const char *kind, const char *login, const char *passwo
 	return db_run(strcmp(kind, "agent") == 0 ? q_agent : q_staff, 2, p) == DB_OK ? 0 : -1;
 }
 
+/* Writes a JSON document whole, then renames it into place, readable by the owner only:
+ * the demo files hold passwords and visit codes. */
+static int seed_write_private_json(json_t *doc, const char *path)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	mode_t old = umask(077);
+	int dumped = json_dump_file(doc, tmp, JSON_INDENT(2));
+	umask(old);
+	if (dumped != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "mitan: cannot write %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int seed_demo_accounts(const char *data_dir)
 {
 	/* A demo account made by an earlier seed keeps its name and language; it gets a phone
@@ -90,7 +107,7 @@ static int seed_demo_accounts(const char *data_dir)
 		"               UNION ALL SELECT 'agent', code, 'agent', password_hash, name FROM agent "
 		"                WHERE code LIKE 'RPR-A%') a "
 		"ORDER BY kind DESC, array_position($1::text[], login), login";
-	char path[4096], tmp[4200], password[17];
+	char path[4096], password[17];
 	json_error_t jerr;
 	json_t *known, *out = json_array();
 	PGresult *res = NULL;
@@ -129,15 +146,8 @@ static int seed_demo_accounts(const char *data_dir)
 		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}", "login", login, "password", pw, "role",
 						     db_get(res, i, 2), "name", db_get(res, i, 4)));
 	}
-	/* Written whole, then renamed, readable by the owner only: it holds passwords. */
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	mode_t old = umask(077);
-	int dumped = json_dump_file(out, tmp, JSON_INDENT(2));
-	umask(old);
-	if (dumped != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "mitan: cannot write %s\n", path);
+	if (seed_write_private_json(out, path) != 0)
 		goto out;
-	}
 	fprintf(stderr, "seed: demo accounts (also in %s):\n", path);
 	for (size_t i = 0; i < json_array_size(out); i++) {
 		json_t *a = json_array_get(out, i);
@@ -165,8 +175,9 @@ static int seed_demo_shifts(void)
 		" WHERE a.code LIKE 'RPR-A%' "
 		"ON CONFLICT (agent_id, day) DO NOTHING";
 	static const char q_windows[] =
-		"SELECT agent_windows_materialize(($1::timestamptz AT TIME ZONE 'Asia/Kolkata')::date - 1, "
-		"                                 ($1::timestamptz AT TIME ZONE 'Asia/Kolkata')::date + $2::int)";
+		"SELECT agent_windows_materialize(min(($1::timestamptz AT TIME ZONE d.time_zone)::date) - 1, "
+		"                                 max(($1::timestamptz AT TIME ZONE d.time_zone)::date) + $2::int) "
+		"FROM district d";
 	char now[40], days[8];
 	enum db_status st;
 	clock_now_text(now, sizeof now);
@@ -179,25 +190,6 @@ static int seed_demo_shifts(void)
 		fprintf(stderr, "seed: %s new agent windows for the next %d days\n", db_get(res, 0, 0), SEED_SHIFT_DAYS);
 	PQclear(res);
 	return st == DB_OK ? 0 : -1;
-}
-
-/* The tracking token (22 chars) and its hash of a reference, as dispatch/booking.c derives them. */
-static void seed_tracking_token(const char *reference, char token[23], char hash_hex[65])
-{
-	unsigned char mac[CRYPTO_SHA256_LEN], digest[CRYPTO_SHA256_LEN];
-	char full[48];
-	crypto_secret_hmac("tracking", reference, strlen(reference), mac);
-	crypto_base64url(mac, 17, full);
-	memcpy(token, full, 22);
-	token[22] = '\0';
-	crypto_sha256(token, 22, digest);
-	crypto_hex(digest, sizeof digest, hash_hex);
-}
-
-static void seed_tracking_hash(const char *reference, char hash_hex[65])
-{
-	char token[23];
-	seed_tracking_token(reference, token, hash_hex);
 }
 
 /* Demo visits so that the agent app has a route right after `make run`: every demo agent
@@ -232,12 +224,14 @@ static int seed_demo_visits(const char *data_dir)
 		"  AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.agent_id = a.id AND b.window_start = w.starts_at "
 		"                                           AND b.created_by_role = 'seed') "
 		"ORDER BY a.code, w.starts_at";
-	/* The unit, the beneficiary, the booking and its first event, in one statement. */
+	/* The unit, the beneficiary (living in the district) and the booking, in one statement;
+	 * then its first event through the one event writer. */
 	static const char q_insert[] =
 		"WITH u AS (UPDATE agent_window SET booked = booked + 1 "
 		"            WHERE agent_id = $1 AND starts_at = $2 AND booked < capacity "
 		"            RETURNING agent_id, starts_at, ends_at, zone_id, district_id), "
-		"p AS (INSERT INTO person (phone, name, language, time_zone, created_at) VALUES ($3, $4, 'hi', 'Asia/Kolkata', $5) "
+		"p AS (INSERT INTO person (phone, name, language, time_zone, created_at) "
+		"      SELECT $3, $4, 'hi', d.time_zone, $5 FROM u JOIN district d ON d.id = u.district_id "
 		"      ON CONFLICT (phone) DO UPDATE SET phone = EXCLUDED.phone RETURNING id), "
 		"b AS (INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, beneficiary_id, "
 		"        beneficiary_name, beneficiary_language, address, location, zone_id, window_start, window_end, "
@@ -245,9 +239,10 @@ static int seed_demo_visits(const char *data_dir)
 		"      SELECT u.district_id, $6, decode($7, 'hex'), s.code, p.id, p.id, $4, 'hi', $8, "
 		"             ST_SetSRID(ST_MakePoint($10, $9), 4326), u.zone_id, u.starts_at, u.ends_at, u.agent_id, $11, "
 		"             s.fee_paise, decode($12, 'hex'), 'seed', 0, $5, $5 "
-		"        FROM u, p, service s WHERE s.code = $13 RETURNING id, district_id) "
-		"INSERT INTO booking_event (booking_id, district_id, action, from_status, to_status, actor_role, at, note) "
-		"SELECT id, district_id, 'created', NULL, $11, 'seed', $5, 'demo visit' FROM b RETURNING booking_id";
+		"        FROM u, p, service s WHERE s.code = $13 RETURNING id) "
+		"SELECT id FROM b";
+	static const char q_event[] =
+		"SELECT booking_change_record($1, 'created', NULL, $2, 'seed', NULL, $3, 'demo visit', NULL, NULL)";
 	/* Today's demo visits that have not begun: they get a fresh code. */
 	static const char q_recode[] =
 		"SELECT b.reference FROM booking b JOIN district d ON d.id = b.district_id "
@@ -263,7 +258,8 @@ static int seed_demo_visits(const char *data_dir)
 		"  AND b.window_start >= (($1::timestamptz AT TIME ZONE d.time_zone)::date)::timestamp AT TIME ZONE d.time_zone "
 		"  AND b.window_start < (($1::timestamptz AT TIME ZONE d.time_zone)::date + 2)::timestamp AT TIME ZONE d.time_zone "
 		"ORDER BY a.code, b.window_start";
-	char now[40], reference[18], code[VISIT_CODE_DIGITS + 1], code_hash[65], tracking[65], path[4096], tmp[4200];
+	char now[40], reference[18], code[VISIT_CODE_DIGITS + 1], code_hash[65], token[TRACKING_TOKEN_LEN + 1], tracking[65];
+	char path[4096];
 	enum db_status st;
 	PGresult *res = NULL, *list = NULL;
 	json_t *codes = json_object(), *out = json_array();
@@ -278,13 +274,19 @@ static int seed_demo_visits(const char *data_dir)
 		int today = db_get(res, i, 2)[0] == 't';
 		if (crypto_reference(reference) != 0 || visit_code_new(reference, code, code_hash) != 0)
 			goto out;
-		seed_tracking_hash(reference, tracking);
+		tracking_token(reference, token, tracking);
 		const char *p[] = { db_get(res, i, 0), db_get(res, i, 1), db_get(res, i, 6), db_get(res, i, 7), now, reference,
 				    tracking, db_get(res, i, 8), db_get(res, i, 4), db_get(res, i, 5),
 				    today ? "assigned" : "booked", today ? code_hash : NULL, db_get(res, i, 3) };
-		if (db_run(q_insert, 13, p) != DB_OK)
+		PGresult *ins = db_exec(q_insert, 13, p, &st);
+		const char *ep[] = { st == DB_OK && PQntuples(ins) == 1 ? db_get(ins, 0, 0) : NULL, p[10], now };
+		if (ep[0]) { /* none when the unit was taken meanwhile */
+			st = db_run(q_event, 3, ep);
+			made++;
+		}
+		PQclear(ins);
+		if (st != DB_OK)
 			goto out;
-		made++;
 	}
 	PQclear(res);
 	res = db_exec(q_recode, 1, np, &st);
@@ -310,14 +312,8 @@ static int seed_demo_visits(const char *data_dir)
 						     db_get(list, i, 5), "visit_code", c));
 	}
 	snprintf(path, sizeof path, "%s/demo-visits.json", data_dir);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	mode_t old = umask(077);
-	int dumped = json_dump_file(out, tmp, JSON_INDENT(2));
-	umask(old);
-	if (dumped != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "mitan: cannot write %s\n", path);
+	if (seed_write_private_json(out, path) != 0)
 		goto out;
-	}
 	fprintf(stderr, "seed: %d new demo visits; today's and tomorrow's (%zu) with today's visit codes in %s\n", made,
 		json_array_size(out), path);
 	rc = 0;
@@ -353,7 +349,7 @@ static int seed_demo_history(const char *sql_dir)
 		"  FROM b, sms_template t "
 		" WHERE o.booking_id = b.id AND o.staff_id IS NULL AND t.code = o.template AND t.language = o.language "
 		"   AND t.body LIKE '%{#url#}%' AND o.template <> 'reassigned'";
-	char path[4096], now[40], token[23], hash[65], url[400];
+	char path[4096], now[40], token[TRACKING_TOKEN_LEN + 1], hash[65], url[400];
 	enum db_status st;
 	PGresult *res;
 
@@ -369,7 +365,7 @@ static int seed_demo_history(const char *sql_dir)
 	if (st != DB_OK)
 		return -1;
 	for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
-		seed_tracking_token(db_get(res, i, 1), token, hash);
+		tracking_token(db_get(res, i, 1), token, hash);
 		snprintf(url, sizeof url, "%s/t/%s", cfg.public_url, token);
 		const char *p[] = { db_get(res, i, 0), hash, url };
 		st = db_run(q_track, 3, p);

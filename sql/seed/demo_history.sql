@@ -11,7 +11,7 @@
 -- ledger (agent shifts and windows of those days are made as the seed makes today's),
 -- walked through the real states with their booking_event rows, audit entries and the
 -- messages the system sends at each step (the confirmation, the evening-before reminder, the
--- visit-day notice, the agent's steps, the office's steps through the booking_event trigger):
+-- visit-day notice, the agent's steps, the office's steps, as the transition table names them):
 -- cancellations and reschedules before the day, no-shows, failed visits, rejections by the
 -- office, certificates ready within the service's time limit and after it, cases still open
 -- (some overdue) with the SLA reminders and escalations the scan would have sent, and a
@@ -37,7 +37,7 @@ LANGUAGE sql AS $$ SELECT lo + random() * (hi - lo) $$;
 -- One step of a booking as the application records it (dispatch/booking/change.c): the
 -- status, the event and audit entry (booking_change_record), and the message the transition
 -- table names for it to the beneficiary and the booker. The generic status message of the
--- agent's and the office's steps is 'booking_status', deduplicated on the event as there.
+-- office's steps, 'booking_status', is deduplicated on the event as there.
 CREATE FUNCTION pg_temp.hist_step(p_booking bigint, p_action text, p_to text, p_role text, p_actor bigint,
                                   p_at timestamptz, p_note text, p_location geometry, p_template text,
                                   p_dedupe text, p_extra jsonb) RETURNS void
@@ -359,40 +359,40 @@ BEGIN
         -- At the door.
         r := random();
         t := u.starts_at + pg_temp.hist_between('0', '70 minutes');
-        PERFORM pg_temp.hist_step(bid, 'status', 'en_route', 'agent', u.agent_id, t, NULL, NULL, 'booking_status', NULL, NULL);
+        PERFORM pg_temp.hist_step(bid, 'status', 'en_route', 'agent', u.agent_id, t, NULL, NULL, 'status_en_route', 'en_route', NULL);
         IF r < 0.06 THEN
           t := t + pg_temp.hist_between('15 minutes', '40 minutes');
           PERFORM pg_temp.hist_step(bid, 'status', 'no_show', 'agent', u.agent_id, t,
                                     (ARRAY['house locked, neighbours say the family is away', 'nobody answered the door or the phone',
                                            'the applicant had gone to work'])[1 + floor(random() * 3)::int],
-                                    place, 'booking_status', NULL, NULL);
+                                    place, 'status_no_show', 'no_show', NULL);
           INSERT INTO hist_booking (id, fate, vday, no_show_at) VALUES (bid, 'no_show', vday, t);
           CONTINUE;
         ELSIF r < 0.08 THEN
           t := t + pg_temp.hist_between('20 minutes', '50 minutes');
           PERFORM pg_temp.hist_step(bid, 'status', 'failed', 'agent', u.agent_id, t, 'road closed for a procession; could not reach',
-                                    NULL, 'booking_status', NULL, NULL);
+                                    NULL, 'status_failed', 'failed', NULL);
           INSERT INTO hist_booking (id, fate, vday) VALUES (bid, 'failed', vday);
           CONTINUE;
         END IF;
         t := t + pg_temp.hist_between('8 minutes', '25 minutes');
-        PERFORM pg_temp.hist_step(bid, 'status', 'arrived', 'agent', u.agent_id, t, NULL, place, 'booking_status', NULL, NULL);
+        PERFORM pg_temp.hist_step(bid, 'status', 'arrived', 'agent', u.agent_id, t, NULL, place, 'status_arrived', 'arrived', NULL);
         INSERT INTO hist_booking (id, fate, vday, visited_at) VALUES (bid, 'visited', vday, t);
         IF r < 0.10 THEN
           t := t + pg_temp.hist_between('10 minutes', '25 minutes');
           PERFORM pg_temp.hist_step(bid, 'status', 'failed', 'agent', u.agent_id, t,
                                     (ARRAY['the applicant did not have the original documents', 'the beneficiary was in hospital'])[1 + floor(random() * 2)::int],
-                                    place, 'booking_status', NULL, NULL);
+                                    place, 'status_failed', 'failed', NULL);
           UPDATE hist_booking SET fate = 'failed' WHERE id = bid;
           CONTINUE;
         END IF;
         t := t + pg_temp.hist_between('10 minutes', '30 minutes');
         PERFORM pg_temp.hist_step(bid, 'status', 'documents_collected', 'agent', u.agent_id, t, NULL, place,
-                                  'booking_status', NULL, NULL);
+                                  'status_documents_collected', 'documents_collected', NULL);
         t_collected := t;
         due := t_collected + svc.sla_days * interval '1 day';
         t := t + pg_temp.hist_between('3 minutes', '10 minutes');
-        PERFORM pg_temp.hist_step(bid, 'status', 'completed', 'agent', u.agent_id, t, NULL, place, 'booking_status', NULL, NULL);
+        PERFORM pg_temp.hist_step(bid, 'status', 'completed', 'agent', u.agent_id, t, NULL, place, 'status_completed', 'completed', NULL);
 
         -- The office: submitted, then the certificate within the time limit or after it
         -- (or not yet), then delivered; a few rejected.

@@ -74,7 +74,9 @@ async function desk({ locale = 'hi-IN' } = {}) {
 // lists long (dead letters, SLA cases), and a taller capture takes Chromium longer than a test step.
 async function shot(page, name) {
   const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  return page.screenshot({ path: `${SHOTS}office-${name}.png`, fullPage: true,
+  // A capture is a record, not an assertion: on a busy 2-core machine a tall one may take
+  // longer than Playwright's default 15 s.
+  return page.screenshot({ path: `${SHOTS}office-${name}.png`, fullPage: true, timeout: 60000,
     ...(height > 16000 ? { clip: { x: 0, y: 0, width: page.viewportSize().width, height: 16000 } } : {}) });
 }
 const account = (role) => demoAccounts().find((a) => a.role === role);

@@ -10,7 +10,6 @@
 #include <jansson.h>
 
 #include "account/account.h"
-#include "booking/booking_state.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
@@ -179,19 +178,6 @@ static void test_json_checks(void **state)
 	assert_string_equal(v6.message, "is required");
 }
 
-static void test_booking_states(void **state)
-{
-	(void)state;
-	assert_true(booking_state_allowed("booked", "cancelled"));
-	assert_true(booking_state_allowed("assigned", "rescheduled"));
-	assert_true(booking_state_allowed("en_route", "arrived"));
-	assert_false(booking_state_allowed("cancelled", "cancelled"));
-	assert_false(booking_state_allowed("delivered", "booked"));
-	assert_false(booking_state_allowed("booked", "arrived")); /* no skipping the door */
-	assert_true(booking_state_holds_capacity("booked"));
-	assert_false(booking_state_holds_capacity("cancelled"));
-}
-
 static void test_phones_and_dates(void **state)
 {
 	(void)state;
@@ -251,7 +237,6 @@ int main(void)
 		cmocka_unit_test(test_buf_respects_its_limit),
 		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_json_checks),
-		cmocka_unit_test(test_booking_states),
 		cmocka_unit_test(test_phones_and_dates),
 		cmocka_unit_test(test_config_names_the_bad_setting),
 	};
