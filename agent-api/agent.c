@@ -26,17 +26,20 @@ void agent_visits(struct http_req *r)
 		" AND b.window_start >= (day.d::timestamp AT TIME ZONE day.tz) "
 		" AND b.window_start < ((day.d + 1)::timestamp AT TIME ZONE day.tz) "
 		"WHERE b.status NOT IN ('cancelled', 'rescheduled')";
-	char date[16], id[24], now[40];
+	char date[16], now[40];
 	enum db_status st;
 	int has = http_query(r, "date", date, sizeof date);
 	if (has < 0 || (has == 1 && !clock_date_valid(date))) {
 		http_error_field(r, "date", "must be a day as YYYY-MM-DD");
 		return;
 	}
-	snprintf(id, sizeof id, "%lld", r->auth.id);
+	struct db_args a = { 0 };
 	clock_now_text(now, sizeof now);
-	const char *p[] = { id, has == 1 ? date : NULL, now, http_lang(r) };
-	PGresult *res = db_exec(sql, 4, p, &st);
+	db_arg_ll(&a, r->auth.id);
+	db_arg_text(&a, has == 1 ? date : NULL);
+	db_arg_text(&a, now);
+	db_arg_text(&a, http_lang(r));
+	PGresult *res = db_exec(sql, a.n, a.v, &st);
 	if (st == DB_BAD_INPUT)
 		http_error_field(r, "date", "is not a day of the calendar");
 	else if (st != DB_OK)

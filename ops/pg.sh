@@ -91,8 +91,16 @@ cmd_start() {
 		fi
 		mkdir -p "$SOCK"
 		[ "$(id -u)" = 0 ] && chown postgres: "$SOCK"
-		pgrun "$PGBIN/pg_ctl" -D "$PGDATA" -o "-p $port" -l "$HOME_DIR/server.log" -w -t 60 start >/dev/null ||
-			die "the server did not start; see $HOME_DIR/server.log"
+		# Another cluster starting at the same moment (parallel test runs) may take the port
+		# found free: try a few others before giving up.
+		local tries=0
+		until pgrun "$PGBIN/pg_ctl" -D "$PGDATA" -o "-p $port" -l "$HOME_DIR/server.log" -w -t 60 start >/dev/null; do
+			tries=$((tries + 1))
+			grep -q "could not bind\|Address already in use\|could not create lock file" "$HOME_DIR/server.log" 2>/dev/null &&
+				[ $tries -lt 5 ] || die "the server did not start; see $HOME_DIR/server.log"
+			port=$(free_port $((port + 1 + RANDOM % 100)))
+			say "port taken meanwhile; trying $port"
+		done
 	fi
 	port=$(sed -n '4p' "$PGDATA/postmaster.pid")
 	echo "$port" >"$STATE/port"

@@ -92,7 +92,7 @@ static int sched_drain(struct sched_worker *w)
 		sched_listen_close(w);
 		return 1; /* look for work at once; reconnect later */
 	}
-	while ((n = PQnotifies(w->listen)) != NULL) {
+	for (n = PQnotifies(w->listen); n; n = PQnotifies(w->listen)) {
 		got = 1;
 		PQfreemem(n);
 	}
@@ -184,8 +184,8 @@ static enum db_status sched_job_exec(const char *kind, const char *district, con
 				     int *count)
 {
 	static const char q_reminders[] = "SELECT visit_reminders($1::int, $2::date, $3)";
-	/* The SLA scan of bookings, the grievances' reminders and escalations (issue 6,
-	 * sql/005_grievance.sql) and the sealing of a fortnight's report once it closes
+	/* The SLA scan of bookings, the grievances' reminders and escalations
+	 * (sql/005_grievance.sql) and the sealing of a fortnight's report once it closes
 	 * (sql/007), in one transaction every 10 minutes. */
 	static const char q_sla[] = "SELECT sla_scan($1) + grievance_scan($1) + report_seal_due($1)";
 	enum db_status st = DB_FAILED;

@@ -1,4 +1,4 @@
--- 005: grievances and their three-tier appeal (issue 6): a resident's grievance on a booking
+-- 005: grievances and their three-tier appeal: a resident's grievance on a booking
 -- goes to the district's grievance officer, then on appeal (or when a tier misses its time
 -- limit) to the appellate authority, then to the final appellate authority. Every step is a
 -- grievance_event (the fortnightly report counts them by action and tier), an audit_log

@@ -1,4 +1,4 @@
--- 006: the district committee's fortnightly report (issue 6). Every figure is computed here,
+-- 006: the district committee's fortnightly report. Every figure is computed here,
 -- from the events: booking_event (bookings), sms_outbox (messages) and grievance_event
 -- (grievances). docs/REPORT.md defines each figure in words; this file is the definition.
 -- "now" is the application clock, passed in (never now()). Grievance events are read by

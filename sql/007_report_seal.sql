@@ -1,4 +1,4 @@
--- The fortnightly report, sealed (issue 6, DESIGN §1 "fortnightly report snapshots"). When a
+-- The fortnightly report, sealed (DESIGN §1 "fortnightly report snapshots"). When a
 -- fortnight closes, the worker stores the district's report as it stood then, with its SHA-256,
 -- and records the digest in the hash-chained audit log: the committee can later show that the
 -- figures it reviewed were not changed. The live report stays computed from the events.

@@ -139,7 +139,7 @@ static void booking_reply_no_unit(struct http_req *r, const char *zone_id, const
 }
 
 /* Checks that a window start can still be booked; replies and returns -1 when not. */
-static int booking_check_start(struct http_req *r, int64_t start_us)
+static int booking_check_start_or_reply(struct http_req *r, int64_t start_us)
 {
 	int64_t now = clock_now_us();
 	if (start_us < now + (int64_t)cfg.booking_lead_minutes * 60 * 1000000) {
@@ -377,7 +377,7 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 	if (idem_begin(r, &idem) != 0)
 		goto out; /* replayed or refused */
 	/* After the key: a repeat of a booking made in time replays even once the window closed. */
-	if (booking_check_start(r, in->start_us) != 0)
+	if (booking_check_start_or_reply(r, in->start_us) != 0)
 		goto out;
 	st = booking_person(in->ben_phone, in->ben_name, in->ben_language, ctx->time_zone, now, beneficiary_id);
 	if (st != DB_OK)
@@ -586,7 +586,7 @@ void booking_list(struct http_req *r)
 		"                       OR b.booker_id = (SELECT id FROM person WHERE phone = $4)))) "
 		"   AND ($6::text IS NULL OR b.status = $6) "
 		"   ORDER BY b.window_start DESC, b.id DESC LIMIT 100) b";
-	char id[24], district[24], phone[24], status[24];
+	char phone[24], status[24];
 	int has_phone = http_query(r, "phone", phone, sizeof phone);
 	int has_status = http_query(r, "status", status, sizeof status);
 	if (has_phone && (has_phone < 0 || !account_phone_valid(phone))) {
@@ -597,13 +597,15 @@ void booking_list(struct http_req *r)
 		http_error_field(r, "status", "must be a booking status, e.g. certificate_ready");
 		return;
 	}
-	snprintf(id, sizeof id, "%lld", r->auth.id);
-	snprintf(district, sizeof district, "%lld", r->auth.district_id);
-	const char *p[] = { auth_role_name(r->auth.role), id, district,
-			    has_phone && r->auth.role != ROLE_RESIDENT ? phone : NULL, http_lang(r),
-			    has_status ? status : NULL };
+	struct db_args a = { 0 };
+	db_arg_text(&a, auth_role_name(r->auth.role));
+	db_arg_ll(&a, r->auth.id);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, has_phone && r->auth.role != ROLE_RESIDENT ? phone : NULL);
+	db_arg_text(&a, http_lang(r));
+	db_arg_text(&a, has_status ? status : NULL);
 	enum db_status st;
-	PGresult *res = db_exec(sql, 6, p, &st);
+	PGresult *res = db_exec(sql, a.n, a.v, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
 	else
@@ -727,7 +729,7 @@ void booking_reschedule(struct http_req *r)
 	if (jv_check_or_reply(r, body) != 0)
 		return;
 	clock_parse_rfc3339(start, &start_us);
-	if (booking_check_start(r, start_us) != 0)
+	if (booking_check_start_or_reply(r, start_us) != 0)
 		return;
 	if (booking_begin_or_reply(r, BOOKING_RESCHEDULE, NULL, &b, &t) != BOOKING_GO)
 		goto out;

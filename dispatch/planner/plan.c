@@ -728,7 +728,7 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 		"                   jsonb_build_object('plan_run', r.id, 'day', $3::text, 'visits', $4::int, 'moved', $7::int, "
 		"                                      'unroutable', $8::int)) FROM r";
 	buf_t ids, olds, news, statuses, ords, arrs, agents;
-	char num[64], now[40], t0[40], actor[24], dist[24], zid[24];
+	char num[64], now[40], t0[40], actor[24];
 	enum db_status st;
 	PGresult *r = NULL;
 
@@ -784,7 +784,8 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 	snprintf(t0, sizeof t0, "%.0f", d->t0);
 	snprintf(actor, sizeof actor, "%lld", actor_id);
 
-	if ((st = db_begin()) != DB_OK)
+	st = db_begin();
+	if (st != DB_OK)
 		goto out;
 	const char *lp[] = { ids.data, olds.data, statuses.data };
 	r = db_exec(q_lock, 3, lp, &st);
@@ -797,12 +798,15 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 	PQclear(r);
 	r = NULL;
 	const char *wp[] = { agents.data, d->tz, day };
-	if ((st = db_run(q_lock_windows, 3, wp)) != DB_OK)
+	st = db_run(q_lock_windows, 3, wp);
+	if (st != DB_OK)
 		goto out;
 	const char *mp[] = { ids.data, olds.data, news.data, day };
-	if ((st = db_run(q_release, 4, mp)) != DB_OK)
+	st = db_run(q_release, 4, mp);
+	if (st != DB_OK)
 		goto out;
-	if ((st = db_run(q_take, 3, mp)) != DB_OK) {
+	st = db_run(q_take, 3, mp);
+	if (st != DB_OK) {
 		if (st == DB_CONSTRAINT) { /* a booking took a unit meanwhile */
 			*stale = 1;
 			st = DB_OK;
@@ -814,21 +818,26 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 	if (st != DB_OK)
 		goto out;
 	const char *up[] = { ids.data, news.data, ords.data, arrs.data, t0, now };
-	if ((st = db_run(q_update, 6, up)) != DB_OK)
+	st = db_run(q_update, 6, up);
+	if (st != DB_OK)
 		goto out;
-	char visits[16], nagents[16], routed[16], moved[16], unroutable[16], km[32], secs[32], rounds[16];
-	snprintf(dist, sizeof dist, "%lld", d->district_id);
-	snprintf(zid, sizeof zid, "%lld", d->zone_id);
-	snprintf(visits, sizeof visits, "%d", d->nv);
-	snprintf(nagents, sizeof nagents, "%d", d->na);
-	snprintf(routed, sizeof routed, "%d", res->routed);
-	snprintf(moved, sizeof moved, "%d", res->moved);
-	snprintf(unroutable, sizeof unroutable, "%d", res->unroutable);
-	snprintf(km, sizeof km, "%.3f", res->travel_km);
-	snprintf(secs, sizeof secs, "%.3f", seconds);
-	snprintf(rounds, sizeof rounds, "%d", res->rounds);
-	const char *rp[] = { dist, zid, day, visits, nagents, routed, moved, unroutable, km, secs, rounds, actor_role, actor, now };
-	if ((st = db_run(q_run, 14, rp)) != DB_OK)
+	struct db_args run = { 0 };
+	db_arg_ll(&run, d->district_id);
+	db_arg_ll(&run, d->zone_id);
+	db_arg_text(&run, day);
+	db_arg_ll(&run, d->nv);
+	db_arg_ll(&run, d->na);
+	db_arg_ll(&run, res->routed);
+	db_arg_ll(&run, res->moved);
+	db_arg_ll(&run, res->unroutable);
+	db_arg_double(&run, res->travel_km);
+	db_arg_double(&run, seconds);
+	db_arg_ll(&run, res->rounds);
+	db_arg_text(&run, actor_role);
+	db_arg_ll(&run, actor_id);
+	db_arg_text(&run, now);
+	st = db_run(q_run, run.n, run.v);
+	if (st != DB_OK)
 		goto out;
 	st = db_commit();
 out:
@@ -895,7 +904,8 @@ enum db_status plan_zone_day(const char *zone_code, const char *day, long long d
 		double t = plan_now_s();
 		plan_day_free(&d);
 		plan_result_free(&res);
-		if ((st = plan_load(zone_code, day, district_id, &d, found)) != DB_OK || !*found)
+		st = plan_load(zone_code, day, district_id, &d, found);
+		if (st != DB_OK || !*found)
 			goto out;
 		plan_problem_of(&d, &p);
 		if (!(p.road_factor > 0) || !(p.speed_kmh > 0)) {
@@ -921,7 +931,8 @@ enum db_status plan_zone_day(const char *zone_code, const char *day, long long d
 			goto out;
 		}
 		rep->seconds = plan_now_s() - t;
-		if ((st = plan_write(&d, &res, day, actor_role, actor_id, rep->seconds, &stale)) != DB_OK)
+		st = plan_write(&d, &res, day, actor_role, actor_id, rep->seconds, &stale);
+		if (st != DB_OK)
 			goto out;
 		if (!stale)
 			break;

@@ -25,7 +25,7 @@ struct seed_account {
 };
 
 /* In this order in demo-accounts.json, so that the first account of each role is the one
- * tests and the README use. The grievance authorities of RPR (issue 6): the nodal officer
+ * tests and the README use. The grievance authorities of RPR: the nodal officer
  * answers tier 1, the appellate officer tier 2, the committee chair tier 3. */
 static const struct seed_account seed_staff[] = {
 	{ "operator", "operator", "Call-centre operator (demo)", NULL, "hi" },

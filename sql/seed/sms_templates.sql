@@ -28,7 +28,7 @@ INSERT INTO sms_template (code, language, body) VALUES
 ('reminder_ack', 'hi', 'मितान: {#ref#} ({#status#}) पर आपका अनुस्मारक नोडल अधिकारी को भेज दिया गया है।')
 ON CONFLICT (code, language) DO UPDATE SET body = EXCLUDED.body;
 
--- Grievances and appeals (issue 6, sql/005_grievance.sql): to the resident at every step,
+-- Grievances and appeals (sql/005_grievance.sql): to the resident at every step,
 -- and to the authority who must answer. {#ref#} is the grievance (GV-…), {#booking#} the
 -- visit (MT-…), {#tier#} the authority, {#due#} a deadline with its zone, {#decision#} and
 -- {#kind#} short labels.

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, ZONES, bookingBody, isError, istDate, lit, randomPhone, residentLogin, setClock, setWindowFree, sql, sqlValue,
+  api, demoAccounts, ZONES, bookingBody, isError, istDate, lit, randomPhone, residentLogin, setClock, setWindowFree, sql, sqlValue,
   staffLogin, windowStart,
 } from './lib.mjs';
 import { workerOnce } from './fake_gateway.mjs';
@@ -42,11 +42,15 @@ function collect(ref, at) {
        SELECT id, district_id, 'status', 'booked', 'documents_collected', 'agent', ${lit(iso(at))}
          FROM booking WHERE reference = ${lit(ref)}`);
 }
-// The office's step at `at`, through the API with the application clock moved there.
+// The office's step at `at`, through the API with the application clock moved there (and a
+// session made then: one made today would have expired by that day).
 async function moveTo(ref, status, at) {
   await setClock(iso(at));
   try {
-    const r = await api('POST', `/api/v1/admin/bookings/${ref}/status`, { token: officer, body: { status } });
+    const a = demoAccounts().find((x) => x.role === 'officer');
+    const login = await api('POST', '/api/v1/auth/login', { body: { login: a.login, password: a.password } });
+    assert.equal(login.status, 200, login.text);
+    const r = await api('POST', `/api/v1/admin/bookings/${ref}/status`, { token: login.json.token, body: { status } });
     assert.equal(r.status, 200, r.text);
   } finally {
     await setClock(new Date().toISOString());
