@@ -186,7 +186,9 @@ static enum sms_outcome sms_http_send(struct sms_sender *s, const struct sms_mes
 	enum sms_outcome out = SMS_RETRY;
 	char *payload = NULL;
 
-	if (!s->curl && !(s->curl = curl_easy_init())) {
+	if (!s->curl)
+		s->curl = curl_easy_init();
+	if (!s->curl) {
 		snprintf(error, errlen, "transport: curl_easy_init failed");
 		return SMS_RETRY;
 	}
@@ -343,7 +345,8 @@ int sms_deliver_batch(struct sms_sender *s)
 	const char *rp[] = { now, s->worker, text, s->http ? "true" : "false" };
 	/* If this fails the leases run out and the messages are sent again: the gateway
 	 * sees the same Idempotency-Key and client_ref. */
-	if ((st = db_run(q_record, 4, rp)) != DB_OK) {
+	st = db_run(q_record, 4, rp);
+	if (st != DB_OK) {
 		log_error("sms: recording %d results failed", n);
 		n = -1;
 	}

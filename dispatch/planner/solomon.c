@@ -465,6 +465,15 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
 	return argv[*i];
 }
 
+/* The options of `mitan plan --solomon`, tried in this order on each argument. */
+enum { PLAN_OPT_SOLOMON, PLAN_OPT_SEED, PLAN_OPT_TIME_LIMIT, PLAN_OPT_ITERATIONS, PLAN_OPT_COUNT };
+static const char *const plan_opts[PLAN_OPT_COUNT] = {
+	[PLAN_OPT_SOLOMON] = "--solomon",
+	[PLAN_OPT_SEED] = "--seed",
+	[PLAN_OPT_TIME_LIMIT] = "--time-limit",
+	[PLAN_OPT_ITERATIONS] = "--iterations",
+};
+
 int solomon_plan_main(int argc, char **argv)
 {
 	int rc = 2;
@@ -487,13 +496,19 @@ int solomon_plan_main(int argc, char **argv)
 			rc = 0;
 			goto out;
 		}
-		if ((v = opt_value(argc, argv, &i, "--solomon", &missing)) != NULL) {
+		int which;
+		for (which = 0; which < PLAN_OPT_COUNT; which++) {
+			v = opt_value(argc, argv, &i, plan_opts[which], &missing);
+			if (v != NULL)
+				break;
+		}
+		if (which == PLAN_OPT_SOLOMON) {
 			if (*v == '\0') {
 				fprintf(stderr, "mitan plan: --solomon needs a file name\n");
 				goto out;
 			}
 			file = v;
-		} else if ((v = opt_value(argc, argv, &i, "--seed", &missing)) != NULL) {
+		} else if (which == PLAN_OPT_SEED) {
 			char *e;
 			errno = 0;
 			unsigned long long s = strtoull(v, &e, 10);
@@ -502,7 +517,7 @@ int solomon_plan_main(int argc, char **argv)
 				goto out;
 			}
 			opt.seed = s;
-		} else if ((v = opt_value(argc, argv, &i, "--time-limit", &missing)) != NULL) {
+		} else if (which == PLAN_OPT_TIME_LIMIT) {
 			char *e;
 			errno = 0;
 			double t = strtod(v, &e);
@@ -513,7 +528,7 @@ int solomon_plan_main(int argc, char **argv)
 			}
 			opt.time_limit_s = t;
 			have_limit = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--iterations", &missing)) != NULL) {
+		} else if (which == PLAN_OPT_ITERATIONS) {
 			char *e;
 			errno = 0;
 			long n = strtol(v, &e, 10);
