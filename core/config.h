@@ -50,8 +50,8 @@ struct config {
 	long signed_link_seconds;
 	long visit_code_max_attempts;
 	/* planning */
-	char *travel_road_factor;  /* geodesic distance x this = road distance */
-	char *travel_speed_kmh;
+	double travel_road_factor; /* geodesic distance x this = road distance */
+	double travel_speed_kmh;
 	long plan_time_limit_s;
 };
 
