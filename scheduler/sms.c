@@ -258,7 +258,7 @@ void sms_sender_free(struct sms_sender *s)
 
 static void sms_send_one(struct sms_sender *s, const struct sms_message *m, json_t *results)
 {
-	char gateway_id[80], error[240], retry_at[40];
+	char gateway_id[80], error[240], retry_at[CLOCK_TEXT_LEN];
 	unsigned char rnd[4];
 	enum sms_outcome out;
 
@@ -310,7 +310,7 @@ int sms_deliver_batch(struct sms_sender *s)
 		"SELECT id, dedupe_key, to_phone, template, language, body, attempts "
 		"FROM sms_claim($1, $2, $3, $4::bigint * interval '1 millisecond', $5)";
 	static const char q_record[] = "SELECT sms_record($1, $2, $3::jsonb, $4)";
-	char now[40], batch[16], step[24], per_hour[16];
+	char now[CLOCK_TEXT_LEN], batch[16], step[24], per_hour[16];
 	enum db_status st;
 	int n = -1;
 	json_t *results = json_array();

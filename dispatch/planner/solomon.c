@@ -17,6 +17,7 @@
 #define SOLOMON_MAX_FILE (64L * 1024 * 1024)
 #define SOLOMON_MAX_VEHICLES 100000
 #define SOLOMON_MAX_NAME 255
+#define SOLOMON_MAX_TIME_LIMIT_S 86400.0 /* a day: the largest --time-limit */
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -433,15 +434,16 @@ int solomon_write_json(FILE *f, const solomon_instance_t *inst,
 
 static void plan_usage(FILE *f)
 {
-	fputs("usage: mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]"
-	      " [--iterations N]\n"
-	      "  Plans routes for a Solomon-format VRPTW instance and prints JSON\n"
-	      "  {\"vehicles\": n, \"distance\": d, \"routes\": [[customer numbers...], ...]}.\n"
-	      "  --seed S            random seed (default 1)\n"
-	      "  --time-limit SECS   wall-clock budget (default 1; 0 < SECS <= 86400)\n"
-	      "  --iterations N      step budget; alone it disables the time limit and\n"
-	      "                      makes the result identical on every machine\n",
-	    f);
+	fprintf(f,
+		"usage: mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]"
+		" [--iterations N]\n"
+		"  Plans routes for a Solomon-format VRPTW instance and prints JSON\n"
+		"  {\"vehicles\": n, \"distance\": d, \"routes\": [[customer numbers...], ...]}.\n"
+		"  --seed S            random seed (default 1)\n"
+		"  --time-limit SECS   wall-clock budget (default 1; 0 < SECS <= %g)\n"
+		"  --iterations N      step budget; alone it disables the time limit and\n"
+		"                      makes the result identical on every machine\n",
+		SOLOMON_MAX_TIME_LIMIT_S);
 }
 
 /* --name VALUE or --name=VALUE; returns the value or NULL (not this option).
@@ -522,8 +524,9 @@ int solomon_plan_main(int argc, char **argv)
 			errno = 0;
 			double t = strtod(v, &e);
 			if (e == v || *e != '\0' || errno == ERANGE || !isfinite(t) ||
-			    t <= 0.0 || t > 86400.0) {
-				fprintf(stderr, "mitan plan: --time-limit wants seconds in (0, 86400], not '%s'\n", v);
+			    t <= 0.0 || t > SOLOMON_MAX_TIME_LIMIT_S) {
+				fprintf(stderr, "mitan plan: --time-limit wants seconds in (0, %g], not '%s'\n",
+					SOLOMON_MAX_TIME_LIMIT_S, v);
 				goto out;
 			}
 			opt.time_limit_s = t;

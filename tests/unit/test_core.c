@@ -45,7 +45,7 @@ static void test_rfc3339_refuses_junk(void **state)
 
 static void test_clock_set_and_format(void **state)
 {
-	char text[40];
+	char text[CLOCK_TEXT_LEN];
 	int64_t t;
 	(void)state;
 	assert_int_equal(clock_set("2030-01-02T03:04:05Z"), 0);
@@ -84,7 +84,7 @@ static void test_passwords(void **state)
 
 static void test_references_and_tokens_are_random(void **state)
 {
-	char a[18], b[18], t1[44], t2[44], digits[8];
+	char a[18], b[18], t1[CRYPTO_TOKEN_LEN], t2[CRYPTO_TOKEN_LEN], digits[8];
 	unsigned char h1[32], h2[32];
 	(void)state;
 	assert_int_equal(crypto_reference(a), 0);
