@@ -1,4 +1,4 @@
-# Mitan — make run | make test | make bench | make format
+# Mitan — make run | make test | make bench | make lint | make format
 # SANITIZER=address,undefined builds (and tests) with the sanitizers, in build/san.
 
 CC ?= cc
@@ -23,8 +23,11 @@ CMD_SRC := $(wildcard cmd/*.c)
 LIB_OBJ := $(patsubst %.c,$(OUT)/%.o,$(CORE_SRC) $(DOMAIN_SRC))
 CMD_OBJ := $(patsubst %.c,$(OUT)/%.o,$(CMD_SRC))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
+# Every C and header file of the tree: what `make lint` checks and `make format` rewrites.
+STYLE_SRC := $(wildcard core/*.[ch] dispatch/*/*.[ch] agent-api/*.[ch] scheduler/*.[ch] cmd/*.[ch] \
+	tests/unit/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch])
 
-.PHONY: all build deps test-deps run test unit bench bench-booking bench-vrptw bench-uploads bench-city bench-knn bench-sms format clean
+.PHONY: all build deps test-deps run test unit bench bench-booking bench-vrptw bench-uploads bench-city bench-knn bench-sms lint format clean
 all: build
 
 build: bin/mitan $(UNIT_TESTS)
@@ -58,7 +61,8 @@ run: deps
 	@$(MAKE) --no-print-directory build
 	@ops/run.sh
 
-# deps -> build with -Werror -> throwaway cluster -> unit, integration, browser tests
+# deps -> build with -Werror -> lint -> throwaway cluster -> unit, integration, browser tests
+# (tests/run.sh runs the lint first and counts it as one test)
 test: test-deps
 	@$(MAKE) --no-print-directory build
 	@SANITIZER=$(SANITIZER) OUT=$(OUT) tests/run.sh
@@ -94,8 +98,13 @@ bench-knn: build
 bench-sms: build
 	@tests/bench/sms.sh
 
+# clang-format with .clang-format, and ops/checksrc.pl (banned functions, assignments in
+# conditions, history tags, // comments); non-zero exit on any finding.
+lint:
+	@ops/lint.sh $(STYLE_SRC)
+
 format:
-	clang-format -i $(CORE_SRC) $(DOMAIN_SRC) $(CMD_SRC) $(wildcard core/*.h dispatch/*/*.h agent-api/*.h scheduler/*.h cmd/*.h tests/unit/*.c)
+	clang-format -i $(STYLE_SRC)
 
 clean:
 	rm -rf build bin

@@ -18,9 +18,11 @@
 
 #define DOCSTORE_MAGIC "MTNDOC1\n"
 #define DOCSTORE_OVERHEAD (4 + CRYPTO_GCM_NONCE_LEN + CRYPTO_GCM_TAG_LEN)
+#define DOCSTORE_DIR_MAX  4096
+#define DOCSTORE_PATH_MAX (DOCSTORE_DIR_MAX + 1 + DOCSTORE_ID_LEN + sizeof ".enc") /* dir/id.enc */
 
 static unsigned char docstore_key[CRYPTO_GCM_KEY_LEN];
-static char docstore_dir[4096];
+static char docstore_dir[DOCSTORE_DIR_MAX];
 static int docstore_ready;
 static pthread_once_t docstore_once = PTHREAD_ONCE_INIT;
 
@@ -40,13 +42,13 @@ static void docstore_setup(void)
 	static const char label[] = "aes-256-gcm documents at rest";
 	if (cfg.upload_key && cfg.upload_key[0]) {
 		if (strlen(cfg.upload_key) != 2 * CRYPTO_GCM_KEY_LEN) {
-			log_error("docstore: upload_key must be 64 hex characters; uploads are refused");
+			log_error("docstore: upload_key must be %d hex characters; uploads are refused", 2 * CRYPTO_GCM_KEY_LEN);
 			return;
 		}
 		for (size_t i = 0; i < CRYPTO_GCM_KEY_LEN; i++) {
 			int hi = docstore_hexval(cfg.upload_key[2 * i]), lo = docstore_hexval(cfg.upload_key[2 * i + 1]);
 			if (hi < 0 || lo < 0) {
-				log_error("docstore: upload_key must be 64 hex characters; uploads are refused");
+				log_error("docstore: upload_key must be %d hex characters; uploads are refused", 2 * CRYPTO_GCM_KEY_LEN);
 				return;
 			}
 			docstore_key[i] = (unsigned char)(hi << 4 | lo);
@@ -111,7 +113,7 @@ static int docstore_write_all(int fd, const unsigned char *p, size_t n)
 
 int docstore_create(const char *id, long long *stored)
 {
-	char path[4200];
+	char path[DOCSTORE_PATH_MAX];
 	int rc = -1;
 	if (docstore_path(id, path, sizeof path) != 0)
 		return -1;
@@ -132,7 +134,7 @@ int docstore_create(const char *id, long long *stored)
 
 int docstore_open(struct docstore_writer *w, const char *id, long long offset, long long stored)
 {
-	char path[4200];
+	char path[DOCSTORE_PATH_MAX];
 	struct stat st;
 	memset(w, 0, sizeof *w);
 	w->fd = -1;
@@ -248,7 +250,7 @@ static int docstore_read_all(int fd, unsigned char *p, size_t n)
 
 int docstore_read(const char *id, long long size, docstore_sink_fn sink, void *ctx)
 {
-	char path[4200];
+	char path[DOCSTORE_PATH_MAX];
 	unsigned char head[DOCSTORE_HEADER], aad[DOCSTORE_ID_LEN + 8];
 	unsigned char *rec = NULL, *plain = NULL;
 	long long offset = 0;
@@ -297,7 +299,7 @@ out:
 
 int docstore_remove(const char *id)
 {
-	char path[4200];
+	char path[DOCSTORE_PATH_MAX];
 	if (docstore_path(id, path, sizeof path) != 0)
 		return -1;
 	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;

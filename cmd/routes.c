@@ -44,7 +44,7 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/bookings/{reference}/reschedule", booking_reschedule,
 	  ROLE_RESIDENT | ROLE_OPERATOR | ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 
-	/* field agents (issue 4): visits, status at the door, position, tus uploads */
+	/* field agents: visits, status at the door, position, tus uploads */
 	{ "GET", "/api/v1/agent/visits", agent_visits, ROLE_AGENT, 0, 0 },
 	{ "POST", "/api/v1/agent/visits/{reference}/status", agent_visit_status, ROLE_AGENT, 2 * KB, JSON },
 	{ "POST", "/api/v1/agent/location", agent_location, ROLE_AGENT, 1 * KB, JSON },
@@ -57,14 +57,14 @@ const struct http_route routes[] = {
 	{ "GET", "/api/v1/bookings/{reference}/documents/{code}/link", document_link, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/documents/{id}", document_view, 0, 0, 0 },
 
-	/* scheduler and SMS (issue 5) */
+	/* scheduler and SMS */
 	{ "POST", "/api/v1/bookings/{reference}/remind", sla_remind, ROLE_RESIDENT, 1 * KB, HTTP_JSON_OPTIONAL },
 	{ "POST", "/api/v1/sms/dlr", sms_dlr, 0, 4 * KB, 0 }, /* HMAC-signed raw body, checked before parsing */
 	{ "GET", "/api/v1/admin/sms/dead-letters", sms_dead_letters, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "POST", "/api/v1/admin/sms/dead-letters/{id}/retry", sms_dead_letter_retry, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/admin/sla", sla_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
-	/* grievances and appeals (issue 6) */
+	/* grievances and appeals */
 	{ "POST", "/api/v1/grievances", grievance_create, ROLE_RESIDENT, 16 * KB, JSON },
 	{ "GET", "/api/v1/grievances", grievance_list, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/grievances/{reference}", grievance_get, ROLE_RESIDENT | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN,
@@ -75,7 +75,7 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/grievances/{reference}/appeal", grievance_appeal, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
 	{ "POST", "/api/v1/grievances/{reference}/close", grievance_close, ROLE_RESIDENT, 16 * KB, HTTP_JSON_OPTIONAL },
 
-	/* nodal officers (issue 3): agents, shifts, zones, unavailability, plans */
+	/* nodal officers: agents, shifts, zones, unavailability, plans */
 	{ "GET", "/api/v1/admin/agents", office_agents_list, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "POST", "/api/v1/admin/agents", office_agent_create, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
 	{ "PATCH", "/api/v1/admin/agents/{code}", office_agent_update, ROLE_OFFICER | ROLE_ADMIN, 4 * KB, JSON },
@@ -90,7 +90,7 @@ const struct http_route routes[] = {
 	{ "POST", "/api/v1/admin/plans", office_plan_run, ROLE_OFFICER | ROLE_ADMIN, 1 * KB, JSON },
 	{ "GET", "/api/v1/admin/plans", office_plan_get, ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 
-	/* fortnightly report (issue 6): the district committee's figures as JSON, CSV and PDF */
+	/* fortnightly report: the district committee's figures as JSON, CSV and PDF */
 	{ "GET", "/api/v1/reports/fortnightly", report_fortnightly, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/reports/fortnightly.csv", report_fortnightly_csv, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },
 	{ "GET", "/api/v1/reports/fortnightly.pdf", report_fortnightly_pdf, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN, 0, 0 },

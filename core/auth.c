@@ -24,7 +24,8 @@ int auth_role_parse(const char *name)
 	return 0;
 }
 
-enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[44], char expires_at[40])
+enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[CRYPTO_TOKEN_LEN],
+				   char expires_at[CLOCK_TEXT_LEN])
 {
 	static const char sql[] =
 		"INSERT INTO session (token_hash, role, person_id, staff_id, agent_id, district_id, created_at, expires_at) "
@@ -32,7 +33,7 @@ enum db_status auth_session_create(const struct auth *who, long ttl_seconds, cha
 		"        CASE WHEN $2 IN ('operator','officer','committee','admin') THEN $3::int END, "
 		"        CASE WHEN $2 = 'agent' THEN $3::int END, nullif($4::int, 0), $5, $6)";
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	char hashhex[2 * CRYPTO_SHA256_LEN + 1], id[24], district[24], now[40];
+	char hashhex[2 * CRYPTO_SHA256_LEN + 1], id[24], district[24], now[CLOCK_TEXT_LEN];
 	int64_t now_us = clock_now_us();
 
 	if (crypto_token(token, hash) != 0)
@@ -41,7 +42,7 @@ enum db_status auth_session_create(const struct auth *who, long ttl_seconds, cha
 	snprintf(id, sizeof id, "%lld", who->id);
 	snprintf(district, sizeof district, "%lld", who->district_id);
 	clock_format(now_us, now, sizeof now);
-	clock_format(now_us + (int64_t)ttl_seconds * 1000000, expires_at, 40);
+	clock_format(now_us + (int64_t)ttl_seconds * CLOCK_US_PER_S, expires_at, CLOCK_TEXT_LEN);
 	const char *params[] = { hashhex, auth_role_name(who->role), id, district, now, expires_at };
 	return db_run(sql, 6, params);
 }
@@ -52,7 +53,7 @@ enum db_status auth_session_lookup(const char *token, struct auth *who, int *fou
 		"SELECT role, coalesce(person_id, staff_id, agent_id), coalesce(district_id, 0) "
 		"FROM session WHERE token_hash = decode($1, 'hex') AND expires_at > $2";
 	unsigned char hash[CRYPTO_SHA256_LEN];
-	char hashhex[2 * CRYPTO_SHA256_LEN + 1], now[40];
+	char hashhex[2 * CRYPTO_SHA256_LEN + 1], now[CLOCK_TEXT_LEN];
 	enum db_status st;
 
 	*found = 0;

@@ -2,6 +2,8 @@
 #ifndef MITAN_AUTH_H
 #define MITAN_AUTH_H
 
+#include "clock.h"
+#include "crypto.h"
 #include "db.h"
 
 enum auth_role {
@@ -25,8 +27,9 @@ struct auth {
 const char *auth_role_name(int role);
 int auth_role_parse(const char *name); /* 0 when unknown */
 
-/* Creates a session; writes the token (44 bytes) and its expiry (RFC 3339, 40 bytes). */
-enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[44], char expires_at[40]);
+/* Creates a session; writes the token and its expiry (RFC 3339). */
+enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[CRYPTO_TOKEN_LEN],
+				   char expires_at[CLOCK_TEXT_LEN]);
 /* Finds the live session of a token: DB_OK and *found = 1 with *who filled, or *found = 0. */
 enum db_status auth_session_lookup(const char *token, struct auth *who, int *found);
 /* Ends the session of a token (signing out); a token that is not live changes nothing. */

@@ -12,7 +12,7 @@ static int64_t clock_real_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * CLOCK_US_PER_S + ts.tv_nsec / 1000;
 }
 
 int64_t clock_now_us(void)
@@ -80,7 +80,7 @@ int clock_parse_rfc3339(const char *s, int64_t *us)
 	if (back.tm_mday != d || back.tm_mon != mo - 1)
 		return -1;
 	t -= (time_t)sign * (oh * 3600 + om * 60);
-	*us = (int64_t)t * 1000000 + frac_us;
+	*us = (int64_t)t * CLOCK_US_PER_S + frac_us;
 	return 0;
 }
 
@@ -95,13 +95,13 @@ int clock_set(const char *rfc3339)
 
 void clock_format(int64_t us, char *out, size_t outlen)
 {
-	time_t t = (time_t)(us / 1000000);
-	long frac = (long)(us % 1000000);
+	time_t t = (time_t)(us / CLOCK_US_PER_S);
+	long frac = (long)(us % CLOCK_US_PER_S);
 	struct tm tm;
 	char base[32];
 	if (frac < 0) {
 		t--;
-		frac += 1000000;
+		frac += CLOCK_US_PER_S;
 	}
 	gmtime_r(&t, &tm);
 	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);

@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#define CLOCK_US_PER_S INT64_C(1000000)
+/* A buffer for clock_format's text ("2026-11-24T03:30:00.250000Z", 27 characters) and its NUL. */
+#define CLOCK_TEXT_LEN 40
+
 int64_t clock_now_us(void);           /* microseconds since the epoch */
 /* Makes clock_now_us() continue from the instant `rfc3339`. 0 on success. */
 int clock_set(const char *rfc3339);

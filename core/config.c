@@ -10,22 +10,25 @@
 
 struct config cfg;
 
-enum config_type { CONFIG_STR, CONFIG_INT };
+enum config_type { CONFIG_STR, CONFIG_INT, CONFIG_DOUBLE };
 
 struct config_entry {
 	const char *name;
 	enum config_type type;
 	size_t offset;
 	const char *def;
-	long min, max;
+	long min, max;       /* CONFIG_INT */
+	double dmin, dmax;   /* CONFIG_DOUBLE */
 	const char *choices; /* "a|b|c" for strings, or NULL */
 	const char *help;
 };
 
 #define STR(field, def, choices, help) \
-	{ #field, CONFIG_STR, offsetof(struct config, field), def, 0, 0, choices, help }
+	{ #field, CONFIG_STR, offsetof(struct config, field), def, 0, 0, 0, 0, choices, help }
 #define INT(field, def, min, max, help) \
-	{ #field, CONFIG_INT, offsetof(struct config, field), #def, min, max, NULL, help }
+	{ #field, CONFIG_INT, offsetof(struct config, field), #def, min, max, 0, 0, NULL, help }
+#define DBL(field, def, min, max, help) \
+	{ #field, CONFIG_DOUBLE, offsetof(struct config, field), #def, 0, 0, min, max, NULL, help }
 
 static const struct config_entry config_table[] = {
 	STR(env, "prod", "prod|dev|test", "deployment kind; dev and test allow MITAN_NOW"),
@@ -69,8 +72,8 @@ static const struct config_entry config_table[] = {
 	STR(upload_key, "", NULL, "AES-256 key of documents at rest, 64 hex chars; empty = derived from the secret"),
 	INT(signed_link_seconds, 300, 10, 86400, "lifetime of an officer's signed document link"),
 	INT(visit_code_max_attempts, 5, 1, 20, "wrong visit codes allowed at one door"),
-	STR(travel_road_factor, "1.4", NULL, "road distance = geodesic distance x this"),
-	STR(travel_speed_kmh, "18", NULL, "average travel speed of agents in the city"),
+	DBL(travel_road_factor, 1.4, 1.0, 5.0, "road distance = geodesic distance x this"),
+	DBL(travel_speed_kmh, 18, 1.0, 120.0, "average travel speed of agents in the city, km/h"),
 	INT(plan_time_limit_s, 10, 1, 600, "time limit of one zone's route planning"),
 };
 
@@ -102,6 +105,16 @@ static int config_set(const struct config_entry *e, const char *value, const cha
 			return -1;
 		}
 		*(long *)(void *)base = v;
+		return 0;
+	}
+	if (e->type == CONFIG_DOUBLE) {
+		double v;
+		if (parse_double(value, &v) != 0 || v < e->dmin || v > e->dmax) {
+			snprintf(err, errlen, "%s: %s must be a number from %g to %g, got \"%s\"", origin, e->name,
+				 e->dmin, e->dmax, value);
+			return -1;
+		}
+		*(double *)(void *)base = v;
 		return 0;
 	}
 	if (e->choices && !config_choice_ok(e->choices, value)) {

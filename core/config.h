@@ -30,7 +30,7 @@ struct config {
 	long slots_cache_ms;       /* how long a zone's availability may be served from memory */
 	long db_statement_timeout_ms;
 	long db_connections;       /* the pool shared by all threads */
-	/* scheduler and SMS (issue 5) */
+	/* scheduler and SMS */
 	long worker_in_process;    /* `mitan serve` also runs the job worker */
 	long worker_poll_ms;
 	char *sms_url;
@@ -43,15 +43,15 @@ struct config {
 	char *sms_dlr_secret;      /* HMAC key of delivery reports */
 	long sms_per_phone_per_hour;
 	long visit_notice_hour;    /* local hour of the visit-day SMS */
-	/* field agents and documents (issue 4) */
+	/* field agents and documents */
 	char *upload_dir;          /* empty = data/uploads */
 	long upload_max_bytes;
 	char *upload_key;          /* 64 hex chars (AES-256); empty = derived from the installation secret */
 	long signed_link_seconds;
 	long visit_code_max_attempts;
-	/* planning (issue 3) */
-	char *travel_road_factor;  /* geodesic distance x this = road distance */
-	char *travel_speed_kmh;
+	/* planning */
+	double travel_road_factor; /* geodesic distance x this = road distance */
+	double travel_speed_kmh;
 	long plan_time_limit_s;
 };
 

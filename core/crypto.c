@@ -14,7 +14,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static unsigned char crypto_secret[32];
+static unsigned char crypto_secret[CRYPTO_SECRET_LEN];
 static int crypto_secret_ready;
 
 int crypto_random(void *out, size_t n)
@@ -192,9 +192,9 @@ int crypto_gcm_open(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned 
 	return rc;
 }
 
-int crypto_token(char out[44], unsigned char hash[CRYPTO_SHA256_LEN])
+int crypto_token(char out[CRYPTO_TOKEN_LEN], unsigned char hash[CRYPTO_SHA256_LEN])
 {
-	unsigned char raw[32];
+	unsigned char raw[CRYPTO_TOKEN_BYTES];
 	if (crypto_random(raw, sizeof raw) != 0)
 		return -1;
 	crypto_base64url(raw, sizeof raw, out);
@@ -285,7 +285,7 @@ int crypto_secret_init(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	if (fd < 0 && errno == ENOENT) {
-		unsigned char fresh[32];
+		unsigned char fresh[CRYPTO_SECRET_LEN];
 		if (crypto_random(fresh, sizeof fresh) != 0) {
 			snprintf(err, errlen, "no randomness for the installation secret");
 			return -1;
@@ -310,7 +310,7 @@ int crypto_secret_init(const char *path, char *err, size_t errlen)
 	n = read(fd, crypto_secret, sizeof crypto_secret);
 	close(fd);
 	if (n != (ssize_t)sizeof crypto_secret) {
-		snprintf(err, errlen, "the installation secret %s must hold 32 bytes", path);
+		snprintf(err, errlen, "the installation secret %s must hold %d bytes", path, CRYPTO_SECRET_LEN);
 		return -1;
 	}
 	crypto_secret_ready = 1;

@@ -25,8 +25,10 @@ void crypto_hex(const unsigned char *p, size_t n, char *out);
 /* base64url without padding; out needs 4*ceil(n/3)+1 bytes. */
 void crypto_base64url(const unsigned char *p, size_t n, char *out);
 
-/* A 256-bit random bearer token as base64url (44 bytes with NUL), and its SHA-256. */
-int crypto_token(char out[44], unsigned char hash[CRYPTO_SHA256_LEN]);
+#define CRYPTO_TOKEN_BYTES 32 /* 256 random bits */
+#define CRYPTO_TOKEN_LEN   44 /* their base64url text (43 characters, no padding) and its NUL */
+/* A random bearer token as base64url, and its SHA-256. */
+int crypto_token(char out[CRYPTO_TOKEN_LEN], unsigned char hash[CRYPTO_SHA256_LEN]);
 /* `digits` random decimal digits, unbiased. */
 int crypto_digits(char *out, int digits);
 /* A 60-bit random reference "MT-XXXX-XXXX-XXXX" in Crockford base32 (18 bytes with NUL). */
@@ -52,7 +54,8 @@ int crypto_gcm_open(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned 
 		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
 		    const unsigned char tag[CRYPTO_GCM_TAG_LEN]);
 
-/* The installation secret (32 bytes in `path`, made on first use with mode 0600): keys
+#define CRYPTO_SECRET_LEN 32
+/* The installation secret (CRYPTO_SECRET_LEN bytes in `path`, made on first use with mode 0600): keys
  * derived tracking tokens and signatures. Never in the database, logs or replies. */
 int crypto_secret_init(const char *path, char *err, size_t errlen);
 /* HMAC-SHA256 under the installation secret, with a purpose label so keys never mix. */

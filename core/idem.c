@@ -14,7 +14,7 @@ int idem_begin(struct http_req *r, struct idem *k)
 	static const char q_prior[] =
 		"SELECT encode(request_hash, 'hex'), status, response FROM idempotency WHERE principal = $1 AND key = $2";
 	unsigned char digest[CRYPTO_SHA256_LEN];
-	char hash[2 * CRYPTO_SHA256_LEN + 1], now[40];
+	char hash[2 * CRYPTO_SHA256_LEN + 1], now[CLOCK_TEXT_LEN];
 	enum db_status st;
 	PGresult *res = NULL;
 	int rc = 1;

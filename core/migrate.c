@@ -18,7 +18,10 @@ static char *migrate_slurp(const char *path)
 	if (!f)
 		return NULL;
 	buf_init(&b, 64u << 20);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+	for (;;) {
+		n = fread(chunk, 1, sizeof chunk, f);
+		if (n == 0)
+			break;
 		if (buf_append(&b, chunk, n) != 0) {
 			buf_free(&b);
 			fclose(f);
@@ -92,7 +95,7 @@ int migrate_run(const char *dir)
 		fprintf(stderr, "mitan: cannot open the migrations directory %s\n", dir);
 		return -1;
 	}
-	while ((de = readdir(d))) {
+	for (de = readdir(d); de; de = readdir(d)) {
 		if (!migrate_name_ok(de->d_name))
 			continue;
 		if (n == cap) {

@@ -186,7 +186,9 @@ static enum sms_outcome sms_http_send(struct sms_sender *s, const struct sms_mes
 	enum sms_outcome out = SMS_RETRY;
 	char *payload = NULL;
 
-	if (!s->curl && !(s->curl = curl_easy_init())) {
+	if (!s->curl)
+		s->curl = curl_easy_init();
+	if (!s->curl) {
 		snprintf(error, errlen, "transport: curl_easy_init failed");
 		return SMS_RETRY;
 	}
@@ -256,7 +258,7 @@ void sms_sender_free(struct sms_sender *s)
 
 static void sms_send_one(struct sms_sender *s, const struct sms_message *m, json_t *results)
 {
-	char gateway_id[80], error[240], retry_at[40];
+	char gateway_id[80], error[240], retry_at[CLOCK_TEXT_LEN];
 	unsigned char rnd[4];
 	enum sms_outcome out;
 
@@ -308,7 +310,7 @@ int sms_deliver_batch(struct sms_sender *s)
 		"SELECT id, dedupe_key, to_phone, template, language, body, attempts "
 		"FROM sms_claim($1, $2, $3, $4::bigint * interval '1 millisecond', $5)";
 	static const char q_record[] = "SELECT sms_record($1, $2, $3::jsonb, $4)";
-	char now[40], batch[16], step[24], per_hour[16];
+	char now[CLOCK_TEXT_LEN], batch[16], step[24], per_hour[16];
 	enum db_status st;
 	int n = -1;
 	json_t *results = json_array();
@@ -343,7 +345,8 @@ int sms_deliver_batch(struct sms_sender *s)
 	const char *rp[] = { now, s->worker, text, s->http ? "true" : "false" };
 	/* If this fails the leases run out and the messages are sent again: the gateway
 	 * sees the same Idempotency-Key and client_ref. */
-	if ((st = db_run(q_record, 4, rp)) != DB_OK) {
+	st = db_run(q_record, 4, rp);
+	if (st != DB_OK) {
 		log_error("sms: recording %d results failed", n);
 		n = -1;
 	}

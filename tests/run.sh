@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test run of `make test`: a throwaway cluster on a free port, migrate, seed the demo
-# city, unit tests, then the real server with integration and browser tests. Ends with one
+# The test run of `make test`: the lint (one test), a throwaway cluster on a free port, migrate,
+# seed the demo city, unit tests, then the real server with integration and browser tests. Ends with one
 # line "N passed, N failed"; the cluster and the server are stopped even on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,18 @@ free_port() {
 	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
 	echo "$p"
 }
+
+# The style check counts as one test; a failure prints its findings and the run goes on, so
+# one report shows everything. TESTS=word skips it, as it skips the unit tests.
+if [ -z "${TESTS:-}" ]; then
+	step "lint"
+	if make --no-print-directory -s lint; then
+		count 1 0
+	else
+		echo "FAILED: make lint (the findings above)"
+		count 0 1
+	fi
+fi
 
 step "database"
 ops/pg.sh start --test || { echo "0 passed, 1 failed"; exit 1; }

@@ -881,8 +881,8 @@ static void plan_problem_of(const struct plan_day *d, struct plan_problem *p)
 	p->shift_start = d->ss;
 	p->shift_end = d->se;
 	p->wcap = d->wcap;
-	p->road_factor = strtod(cfg.travel_road_factor, NULL);
-	p->speed_kmh = strtod(cfg.travel_speed_kmh, NULL);
+	p->road_factor = cfg.travel_road_factor;
+	p->speed_kmh = cfg.travel_speed_kmh;
 }
 
 enum db_status plan_zone_day(const char *zone_code, const char *day, long long district_id, const char *actor_role,
@@ -908,11 +908,6 @@ enum db_status plan_zone_day(const char *zone_code, const char *day, long long d
 		if (st != DB_OK || !*found)
 			goto out;
 		plan_problem_of(&d, &p);
-		if (!(p.road_factor > 0) || !(p.speed_kmh > 0)) {
-			log_error("plan: travel_road_factor and travel_speed_kmh must be positive numbers");
-			st = DB_FAILED;
-			goto out;
-		}
 		if (baseline) {
 			struct plan_options bo = *o;
 			struct plan_result base;

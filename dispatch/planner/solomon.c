@@ -17,6 +17,7 @@
 #define SOLOMON_MAX_FILE (64L * 1024 * 1024)
 #define SOLOMON_MAX_VEHICLES 100000
 #define SOLOMON_MAX_NAME 255
+#define SOLOMON_MAX_TIME_LIMIT_S 86400.0 /* a day: the largest --time-limit */
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -433,15 +434,16 @@ int solomon_write_json(FILE *f, const solomon_instance_t *inst,
 
 static void plan_usage(FILE *f)
 {
-	fputs("usage: mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]"
-	      " [--iterations N]\n"
-	      "  Plans routes for a Solomon-format VRPTW instance and prints JSON\n"
-	      "  {\"vehicles\": n, \"distance\": d, \"routes\": [[customer numbers...], ...]}.\n"
-	      "  --seed S            random seed (default 1)\n"
-	      "  --time-limit SECS   wall-clock budget (default 1; 0 < SECS <= 86400)\n"
-	      "  --iterations N      step budget; alone it disables the time limit and\n"
-	      "                      makes the result identical on every machine\n",
-	    f);
+	fprintf(f,
+		"usage: mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]"
+		" [--iterations N]\n"
+		"  Plans routes for a Solomon-format VRPTW instance and prints JSON\n"
+		"  {\"vehicles\": n, \"distance\": d, \"routes\": [[customer numbers...], ...]}.\n"
+		"  --seed S            random seed (default 1)\n"
+		"  --time-limit SECS   wall-clock budget (default 1; 0 < SECS <= %g)\n"
+		"  --iterations N      step budget; alone it disables the time limit and\n"
+		"                      makes the result identical on every machine\n",
+		SOLOMON_MAX_TIME_LIMIT_S);
 }
 
 /* --name VALUE or --name=VALUE; returns the value or NULL (not this option).
@@ -465,6 +467,15 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
 	return argv[*i];
 }
 
+/* The options of `mitan plan --solomon`, tried in this order on each argument. */
+enum { PLAN_OPT_SOLOMON, PLAN_OPT_SEED, PLAN_OPT_TIME_LIMIT, PLAN_OPT_ITERATIONS, PLAN_OPT_COUNT };
+static const char *const plan_opts[PLAN_OPT_COUNT] = {
+	[PLAN_OPT_SOLOMON] = "--solomon",
+	[PLAN_OPT_SEED] = "--seed",
+	[PLAN_OPT_TIME_LIMIT] = "--time-limit",
+	[PLAN_OPT_ITERATIONS] = "--iterations",
+};
+
 int solomon_plan_main(int argc, char **argv)
 {
 	int rc = 2;
@@ -487,13 +498,19 @@ int solomon_plan_main(int argc, char **argv)
 			rc = 0;
 			goto out;
 		}
-		if ((v = opt_value(argc, argv, &i, "--solomon", &missing)) != NULL) {
+		int which;
+		for (which = 0; which < PLAN_OPT_COUNT; which++) {
+			v = opt_value(argc, argv, &i, plan_opts[which], &missing);
+			if (v != NULL)
+				break;
+		}
+		if (which == PLAN_OPT_SOLOMON) {
 			if (*v == '\0') {
 				fprintf(stderr, "mitan plan: --solomon needs a file name\n");
 				goto out;
 			}
 			file = v;
-		} else if ((v = opt_value(argc, argv, &i, "--seed", &missing)) != NULL) {
+		} else if (which == PLAN_OPT_SEED) {
 			char *e;
 			errno = 0;
 			unsigned long long s = strtoull(v, &e, 10);
@@ -502,18 +519,19 @@ int solomon_plan_main(int argc, char **argv)
 				goto out;
 			}
 			opt.seed = s;
-		} else if ((v = opt_value(argc, argv, &i, "--time-limit", &missing)) != NULL) {
+		} else if (which == PLAN_OPT_TIME_LIMIT) {
 			char *e;
 			errno = 0;
 			double t = strtod(v, &e);
 			if (e == v || *e != '\0' || errno == ERANGE || !isfinite(t) ||
-			    t <= 0.0 || t > 86400.0) {
-				fprintf(stderr, "mitan plan: --time-limit wants seconds in (0, 86400], not '%s'\n", v);
+			    t <= 0.0 || t > SOLOMON_MAX_TIME_LIMIT_S) {
+				fprintf(stderr, "mitan plan: --time-limit wants seconds in (0, %g], not '%s'\n",
+					SOLOMON_MAX_TIME_LIMIT_S, v);
 				goto out;
 			}
 			opt.time_limit_s = t;
 			have_limit = 1;
-		} else if ((v = opt_value(argc, argv, &i, "--iterations", &missing)) != NULL) {
+		} else if (which == PLAN_OPT_ITERATIONS) {
 			char *e;
 			errno = 0;
 			long n = strtol(v, &e, 10);

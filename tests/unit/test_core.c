@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -43,7 +44,7 @@ static void test_rfc3339_refuses_junk(void **state)
 
 static void test_clock_set_and_format(void **state)
 {
-	char text[40];
+	char text[CLOCK_TEXT_LEN];
 	int64_t t;
 	(void)state;
 	assert_int_equal(clock_set("2030-01-02T03:04:05Z"), 0);
@@ -82,7 +83,7 @@ static void test_passwords(void **state)
 
 static void test_references_and_tokens_are_random(void **state)
 {
-	char a[18], b[18], t1[44], t2[44], digits[8];
+	char a[18], b[18], t1[CRYPTO_TOKEN_LEN], t2[CRYPTO_TOKEN_LEN], digits[8];
 	unsigned char h1[32], h2[32];
 	(void)state;
 	assert_int_equal(crypto_reference(a), 0);
@@ -225,6 +226,47 @@ static void test_config_names_the_bad_setting(void **state)
 	config_free();
 }
 
+static void test_config_doubles_are_typed_and_bounded(void **state)
+{
+	char err[256];
+	char path[] = "/tmp/mitan-test-config.XXXXXX";
+	(void)state;
+	assert_int_equal(config_load(NULL, err, sizeof err), 0);
+	assert_true(cfg.travel_road_factor == 1.4); /* the defaults */
+	assert_true(cfg.travel_speed_kmh == 18.0);
+
+	setenv("MITAN_TRAVEL_ROAD_FACTOR", "1.25", 1);
+	setenv("MITAN_TRAVEL_SPEED_KMH", "22.5", 1);
+	assert_int_equal(config_load(NULL, err, sizeof err), 0);
+	assert_true(cfg.travel_road_factor == 1.25);
+	assert_true(cfg.travel_speed_kmh == 22.5);
+
+	/* Not numbers, out of range, or not finite: refused at start-up, naming the setting and the range. */
+	const char *bad[] = { "fast", "", "1.4km", "0.5", "0", "-18", "121", "nan", "inf", "1e999" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		setenv("MITAN_TRAVEL_SPEED_KMH", bad[i], 1);
+		assert_int_equal(config_load(NULL, err, sizeof err), -1);
+		assert_non_null(strstr(err, "MITAN_TRAVEL_SPEED_KMH"));
+		assert_non_null(strstr(err, "travel_speed_kmh must be a number from 1 to 120"));
+	}
+	unsetenv("MITAN_TRAVEL_SPEED_KMH");
+	setenv("MITAN_TRAVEL_ROAD_FACTOR", "0.9", 1); /* a road is never shorter than the straight line */
+	assert_int_equal(config_load(NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "travel_road_factor must be a number from 1 to 5"));
+	unsetenv("MITAN_TRAVEL_ROAD_FACTOR");
+
+	/* The same from a file, with its line named. */
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char text[] = "# planning\ntravel_road_factor = 1.6\ntravel_speed_kmh = 6x\n";
+	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	assert_int_equal(config_load(path, err, sizeof err), -1);
+	assert_non_null(strstr(err, ":3: travel_speed_kmh must be a number"));
+	unlink(path);
+	config_free();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_json_checks),
 		cmocka_unit_test(test_phones_and_dates),
 		cmocka_unit_test(test_config_names_the_bad_setting),
+		cmocka_unit_test(test_config_doubles_are_typed_and_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
