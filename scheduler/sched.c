@@ -283,12 +283,20 @@ static int sched_pass(struct sched_worker *w, int once)
 	int rc = 0, n = 0;
 	if (once || clock_now_us() - w->last_plan_us >= SCHED_PLAN_EVERY_US)
 		sched_plan(w);
-	while (!atomic_load(&sched_stopping) && (n = sched_job_run_one(w)) == 1)
-		;
+	while (!atomic_load(&sched_stopping)) {
+		n = sched_job_run_one(w);
+		if (n != 1)
+			break;
+	}
 	if (n < 0)
 		rc = -1;
-	while (!atomic_load(&sched_stopping) && (n = sms_deliver_batch(w->sms)) > 0)
+	n = 0;
+	while (!atomic_load(&sched_stopping)) {
+		n = sms_deliver_batch(w->sms);
+		if (n <= 0)
+			break;
 		db_release();
+	}
 	if (n < 0)
 		rc = -1;
 	db_release();
