@@ -72,9 +72,11 @@ async function desk({ locale = 'hi-IN' } = {}) {
 }
 // The whole page, down to 16,000 px: the demo district's weeks of history make the officer's
 // lists long (dead letters, SLA cases), and a taller capture takes Chromium longer than a test step.
+// Even so, such a capture on a loaded 2-core machine can take longer than the 15 s a step is given
+// (seen once in a full `make test`): a capture gets a minute.
 async function shot(page, name) {
   const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  return page.screenshot({ path: `${SHOTS}office-${name}.png`, fullPage: true,
+  return page.screenshot({ path: `${SHOTS}office-${name}.png`, fullPage: true, timeout: 60000,
     ...(height > 16000 ? { clip: { x: 0, y: 0, width: page.viewportSize().width, height: 16000 } } : {}) });
 }
 const account = (role) => demoAccounts().find((a) => a.role === role);
