@@ -126,7 +126,7 @@ test('the app is installable: manifest, icon and service worker are served', asy
   const manifest = JSON.parse(await m.text());
   assert.equal(manifest.start_url, '/agent/');
   assert.equal(manifest.display, 'standalone');
-  for (const path of ['/agent/sw.js', '/agent/icon.svg', '/agent/app.js', '/agent/i18n.js'])
+  for (const path of ['/agent/sw.js', '/agent/icon.svg', '/agent/app.js', '/agent/i18n.js', '/common/dom.js'])
     assert.equal((await fetch(BASE + path)).status, 200, path);
   assert.ok(sql('SELECT 1').length === 1);
 });

@@ -3,31 +3,19 @@
 // that survives reloads: status changes are sent in order, uploads use tus and resume from
 // HEAD's Upload-Offset when the network returns. No framework, no build step.
 import { STRINGS } from './i18n.js';
+import { $, h, makeT, applyTexts, istDate } from '../common/dom.js';
 
 const API = '/api/v1';
 const CHUNK = 256 * 1024;
-const $ = (s) => document.querySelector(s);
 let lang = localStorage.getItem('mitan.agent.lang') === 'en' ? 'en' : 'hi';
 let day = 0; // 0 today, 1 tomorrow
 let visits = [];
 const progress = new Map(); // queue id -> percent
 let busy = false;
 
-const t = (k, v) => (STRINGS[lang][k] ?? STRINGS.en[k] ?? k).replace(/\{(\w+)\}/g, (m, x) => (v && x in v ? String(v[x]) : m));
-function h(tag, attrs, ...kids) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
-  return el;
-}
+const t = makeT(STRINGS, () => lang, 'en');
 function say(text, kind = 'info') { const m = $('#msg'); m.textContent = text; m.className = `msg ${kind}`; }
 const token = () => localStorage.getItem('mitan.agent.token');
-const istDate = (days) => new Date(Date.now() + 5.5 * 3600e3 + days * 86400e3).toISOString().slice(0, 10);
 
 // ---- IndexedDB queue ----
 let dbp;
@@ -262,10 +250,8 @@ function visitCard(v, queue, sig) {
 }
 
 function applyLang() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  applyTexts(t, lang);
   $('#lang').textContent = t('otherLang');
-  $('#lang').lang = lang === 'hi' ? 'en' : 'hi';
 }
 
 $('#lang').addEventListener('click', () => { lang = lang === 'hi' ? 'en' : 'hi'; localStorage.setItem('mitan.agent.lang', lang); applyLang(); load(); });

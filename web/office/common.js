@@ -1,17 +1,14 @@
 // What every office page shares: the language, the staff session (sessionStorage), the API
-// call, element building, the header and the formats. No framework, no build step.
+// call, the header and the formats. Elements, texts, storage and the fetch come from
+// ../common/dom.js, shared with the resident and agent apps. No framework, no build step.
 import { STRINGS } from './i18n.js';
+import {
+  $, $$, h, s, fill, say, makeT, localeOf, applyTexts, store, storedSession, dateFormat, istDate, request, IST,
+} from '../common/dom.js';
 
+export { $, $$, h, s, fill, say, istDate, IST };
 export const API = '/api/v1';
-export const IST = 'Asia/Kolkata';
-export const $ = (sel, root = document) => root.querySelector(sel);
-export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
-// ---- storage (never fatal: private modes may refuse it) ----
-const store = {
-  get(area, key) { try { return JSON.parse(area.getItem(key)); } catch { return null; } },
-  set(area, key, v) { try { v == null ? area.removeItem(key) : area.setItem(key, JSON.stringify(v)); } catch { /* ignore */ } },
-};
 const LANG_KEY = 'mitan.office.lang';
 const SESSION_KEY = 'mitan.office.session';
 
@@ -20,68 +17,25 @@ export let lang = store.get(localStorage, LANG_KEY) === 'en' ? 'en' : 'hi';
 const langListeners = [];
 export const onLang = (fn) => langListeners.push(fn);
 
-export function t(key, vars) {
-  let s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
-  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-  return s;
-}
-export const has = (key) => key in STRINGS[lang] || key in STRINGS.en;
-export const locale = () => (lang === 'hi' ? 'hi-IN' : 'en-IN');
+export const t = makeT(STRINGS, () => lang, 'en');
+export const has = t.has;
+export const locale = () => localeOf(lang);
 // A name from the API in the page's language: {name_hi, name_en} objects.
 export const nameOf = (o) => (o ? (lang === 'hi' ? o.name_hi || o.name_en : o.name_en || o.name_hi) || o.name || o.code || '' : '');
 
 export function applyLang() {
-  document.documentElement.lang = lang;
-  for (const el of $$('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  for (const el of $$('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
-  for (const el of $$('[data-i18n-placeholder]')) el.setAttribute('placeholder', t(el.dataset.i18nPlaceholder));
-  const b = $('#lang');
-  if (b) b.lang = lang === 'hi' ? 'en' : 'hi';
+  applyTexts(t, lang);
   const title = $('h1[data-i18n]');
   if (title) document.title = `${title.textContent} · ${t('appName')}`;
 }
 export function setLang(l) {
   lang = l;
   store.set(localStorage, LANG_KEY, l);
-  fmtCache.clear();
   applyLang();
   for (const fn of langListeners) fn();
 }
 
-// ---- elements: h('p', {class: 'x'}, 'text', child…); text is never parsed as HTML ----
-export function h(tag, attrs, ...kids) {
-  const el = document.createElement(tag);
-  setAttrs(el, attrs);
-  for (const kid of kids.flat(Infinity)) if (kid != null && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
-  return el;
-}
-function setAttrs(el, attrs) {
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.setAttribute('class', v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, v);
-  }
-}
-const SVGNS = 'http://www.w3.org/2000/svg';
-export function s(tag, attrs, ...kids) {
-  const el = document.createElementNS(SVGNS, tag);
-  setAttrs(el, attrs);
-  for (const kid of kids.flat(Infinity)) if (kid != null && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
-  return el;
-}
-export function fill(el, ...kids) { el.replaceChildren(); for (const k of kids.flat(Infinity)) if (k != null && k !== false) el.append(k instanceof Node ? k : String(k)); return el; }
-
-// ---- messages (one live region per page) ----
-export function say(text, kind = 'info') {
-  const m = $('#msg');
-  if (!m) return;
-  m.className = `msg ${kind}`;
-  m.textContent = text || '';
-  m.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite');
-  if (kind === 'error' && text) m.scrollIntoView({ block: 'nearest' });
-}
+// ---- messages: say(text, kind) in the page's live region (from ../common/dom.js) ----
 export function errorText(err) {
   if (!err) return t('err_generic');
   if (err.code === 'network') return lang === 'hi' ? 'सर्वर से संपर्क नहीं हो सका। नेटवर्क जाँचें और फिर कोशिश करें।' : 'The server could not be reached. Check the network and try again.';
@@ -92,12 +46,7 @@ export function errorText(err) {
 }
 
 // ---- the session ----
-export function session() {
-  const v = store.get(sessionStorage, SESSION_KEY);
-  if (!v || !v.token) return null;
-  if (v.expires_at && Date.parse(v.expires_at) <= Date.now()) { store.set(sessionStorage, SESSION_KEY, null); return null; }
-  return v;
-}
+export const session = () => storedSession(sessionStorage, SESSION_KEY);
 export const saveSession = (v) => store.set(sessionStorage, SESSION_KEY, v);
 export const OFFICE_ROLES = ['officer', 'admin', 'committee'];
 export const homeOf = (role) => (role === 'committee' ? 'report.html' : 'day.html');
@@ -126,39 +75,22 @@ export async function logout(e) {
 // Returns { ok, status, data, error: {code, message, field} }; never throws. A 401 ends the
 // session and goes back to the login page.
 export async function call(method, path, { body, as = 'json', timeout = 30000, query } = {}) {
-  const headers = { Accept: as === 'json' ? 'application/json' : '*/*' };
+  const headers = {};
   const me = session();
   if (me) headers.Authorization = `Bearer ${me.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
   let url = API + path;
   if (query) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v != null && v !== '') q.set(k, v);
     if ([...q].length) url += `?${q}`;
   }
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), timeout);
-  try {
-    const res = await fetch(url, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: ctl.signal, cache: 'no-store',
-    });
-    if (res.ok) {
-      const data = as === 'blob' ? await res.blob() : res.status === 204 ? null : await res.json();
-      return { ok: true, status: res.status, data, headers: res.headers };
-    }
-    let error = { code: `http_${res.status}`, message: `HTTP ${res.status}` };
-    try { error = (await res.json()).error || error; } catch { /* not JSON */ }
-    if (res.status === 401 && me && !path.startsWith('/auth/')) {
-      saveSession(null);
-      const next = location.pathname.split('/').pop() + location.search;
-      location.replace(`./?expired=1&next=${encodeURIComponent(next)}`);
-    }
-    return { ok: false, status: res.status, error };
-  } catch {
-    return { ok: false, status: 0, error: { code: 'network' } };
-  } finally {
-    clearTimeout(timer);
+  const r = await request(method, url, { body, headers, timeout, as });
+  if (r.status === 401 && me && !path.startsWith('/auth/')) {
+    saveSession(null);
+    const next = location.pathname.split('/').pop() + location.search;
+    location.replace(`./?expired=1&next=${encodeURIComponent(next)}`);
   }
+  return r;
 }
 
 // ---- the header: navigation by role, who is signed in, language, log out ----
@@ -181,12 +113,7 @@ export function setupHeader(active) {
 }
 
 // ---- formats (times always in IST, the district's zone) ----
-const fmtCache = new Map();
-function fmt(opts) {
-  const key = `${locale()}|${JSON.stringify(opts)}`;
-  if (!fmtCache.has(key)) fmtCache.set(key, new Intl.DateTimeFormat(locale(), { timeZone: IST, ...opts }));
-  return fmtCache.get(key);
-}
+const fmt = (opts) => dateFormat(locale(), IST, opts);
 const asDate = (v) => (v instanceof Date ? v : new Date(v));
 export const clock = (v) => (v ? fmt({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(asDate(v)) : t('none'));
 export const dayText = (v) => (v ? fmt({ weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).format(asDate(v)) : t('none'));
@@ -196,7 +123,6 @@ export const shortDateTime = (v) => (v ? fmt({ day: 'numeric', month: 'short', h
 export const localDay = (ymd, opts = { day: 'numeric', month: 'long', year: 'numeric' }) =>
   (ymd ? fmt(opts).format(new Date(`${ymd}T12:00:00+05:30`)) : t('none'));
 export const windowText = (w) => (w ? `${clock(w.start)}–${clock(w.end)}` : t('none'));
-export const istDate = (days = 0, from = Date.now()) => new Date(from + 5.5 * 3600e3 + days * 86400e3).toISOString().slice(0, 10);
 const nf = new Map();
 export function num(n, digits = 0) {
   if (n == null || Number.isNaN(Number(n))) return t('none');

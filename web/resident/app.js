@@ -3,18 +3,16 @@
 // This is the core: state, strings, the API, navigation, the OTP login and My bookings.
 // The rest comes only when needed, so that every page stays small: the chosen language's
 // strings (i18n.hi.js or i18n.en.js), the booking flow (book.js) and the grievance screens
-// (grievance.js, with grievance.hi.js or grievance.en.js).
+// (grievance.js, with grievance.hi.js or grievance.en.js). Elements, texts, storage and the
+// fetch come from ../common/dom.js, shared with the agent and office apps.
+import {
+  $, h, makeT, localeOf, applyTexts, say, store, storedSession, dateFormat, request, IST,
+} from '../common/dom.js';
 
-const IST = 'Asia/Kolkata';
 const API = '/api/v1';
 const FLOW = ['service', 'docs', 'place', 'window', 'details', 'login', 'review'];
-const $ = (sel) => document.querySelector(sel);
 
-// ---- storage (never fatal: private modes may refuse it) ----
-const store = {
-  get(area, key) { try { return JSON.parse(area.getItem(key)); } catch { return null; } },
-  set(area, key, v) { try { v == null ? area.removeItem(key) : area.setItem(key, JSON.stringify(v)); } catch { /* ignore */ } },
-};
+// ---- storage: store.get/set never throw (private modes may refuse it) ----
 const local = globalThis.localStorage, session = globalThis.sessionStorage;
 
 const browserTz = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || IST; } catch { return IST; } })();
@@ -31,12 +29,7 @@ let otp = null; // { request_id, phone }
 
 const saveDraft = () => store.set(session, 'mitan.draft', draft);
 
-function sessionInfo() {
-  const s = store.get(local, 'mitan.session');
-  if (!s || !s.token) return null;
-  if (s.expires_at && Date.parse(s.expires_at) <= Date.now()) { store.set(local, 'mitan.session', null); return null; }
-  return s;
-}
+const sessionInfo = () => storedSession(local, 'mitan.session');
 
 // ---- text ----
 const STR = {}; // lang -> strings, loaded on demand
@@ -50,42 +43,11 @@ async function loadLang(l) {
   }));
   return STR[l];
 }
-function t(key, vars) {
-  let s = STR[lang]?.[key] ?? key;
-  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
-  return s;
-}
-const locale = () => (lang === 'hi' ? 'hi-IN' : 'en-IN');
+const t = makeT(STR, () => lang); // only the chosen language's strings are loaded: no fallback
+const locale = () => localeOf(lang);
+const applyLang = () => applyTexts(t, lang);
 
-function applyLang() {
-  document.documentElement.lang = lang;
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
-  $('#lang').lang = lang === 'hi' ? 'en' : 'hi';
-}
-
-// Builds an element: h('p', {class: 'x'}, 'text', child…). Text is never parsed as HTML.
-function h(tag, attrs, ...kids) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v == null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'class') el.className = v;
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, v);
-  }
-  for (const kid of kids.flat(Infinity)) if (kid != null && kid !== false) el.append(kid instanceof Node ? kid : String(kid));
-  return el;
-}
-
-// ---- messages (one live region) ----
-function say(text, kind = 'info') {
-  const m = $('#msg');
-  m.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite'); // before the text changes
-  m.className = `msg ${kind}`;
-  m.textContent = text || '';
-  if (kind === 'error' && text) m.scrollIntoView({ block: 'nearest' });
-}
+// ---- messages: say(text, kind) in the one live region ----
 let pendingMsg = null; // shown after the next step change
 const sayNext = (text, kind) => { pendingMsg = [text, kind]; };
 
@@ -108,16 +70,11 @@ function errorText(err, status) {
 }
 
 // ---- formatting ----
-const fmtCache = new Map();
-function fmt(tz, opts) {
-  const key = `${locale()}|${tz}|${JSON.stringify(opts)}`;
-  if (!fmtCache.has(key)) fmtCache.set(key, new Intl.DateTimeFormat(locale(), { timeZone: tz, ...opts }));
-  return fmtCache.get(key);
-}
+const fmt = (tz, opts) => dateFormat(locale(), tz, opts);
 const dayText = (d, tz) => fmt(tz, { weekday: 'long', day: 'numeric', month: 'long' }).format(d);
 const shortDay = (d, tz) => fmt(tz, { weekday: 'short', day: 'numeric', month: 'short' }).format(d);
 const clock = (d, tz) => fmt(tz, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
-const dayKey = (d, tz) => new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
+const dayKey = (d, tz) => dateFormat('en-CA', tz, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(d);
 
 function zoneName(tz, d = new Date()) {
   let off = '';
@@ -165,32 +122,11 @@ function uuid() {
 // ---- the API ----
 // Returns { ok, status, data, error: {code, message, field, retryAfter} }; never throws.
 async function call(method, path, { body, auth, headers = {}, timeout = 30000, as = 'json' } = {}) {
-  const h2 = { Accept: as === 'json' ? 'application/json' : '*/*', ...headers };
   const s = sessionInfo();
-  if (auth) {
-    if (!s) return { ok: false, status: 401, error: { code: 'unauthenticated' } };
-    h2.Authorization = `Bearer ${s.token}`;
-  }
-  if (body !== undefined) h2['Content-Type'] = 'application/json';
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), timeout);
-  try {
-    const res = await fetch(API + path, {
-      method, headers: h2, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
-      signal: ctl.signal, cache: 'no-store',
-    });
-    if (res.ok) return { ok: true, status: res.status, data: as === 'blob' ? await res.blob() : await res.json() };
-    let error = { code: 'http_' + res.status, message: `HTTP ${res.status}` };
-    try { error = (await res.json()).error || error; } catch { /* not JSON */ }
-    error.retryAfter = Number(res.headers.get('Retry-After')) || 0;
-    error.status = res.status;
-    if (res.status === 401 && auth) store.set(local, 'mitan.session', null);
-    return { ok: false, status: res.status, error };
-  } catch {
-    return { ok: false, status: 0, error: { code: 'network' } };
-  } finally {
-    clearTimeout(timer);
-  }
+  if (auth && !s) return { ok: false, status: 401, error: { code: 'unauthenticated' } };
+  const r = await request(method, API + path, { body, headers: auth ? { ...headers, Authorization: `Bearer ${s.token}` } : headers, timeout, as });
+  if (r.status === 401 && auth) store.set(local, 'mitan.session', null);
+  return r;
 }
 
 // ---- navigation ----
@@ -483,7 +419,7 @@ const C = {
   $, h, t, call, say, sayNext, errorText, go, render, needLogin, store, local, session, draft, saveDraft, sessionInfo,
   money, facts, windowLines, zoneName, shortDay, clock, dayText, IST, isIst, browserTz, displayTz,
   normalizePhone, uuid, slotChooser, fetchSlots, showReceipt,
-  lang: () => lang, has: (key) => key in (STR[lang] || {}), tz: () => browserTz,
+  lang: () => lang, has: t.has, tz: () => browserTz,
   refresh: () => { moved = true; return render(); },
 };
 const parts = {}; // name -> promise of its screens
