@@ -76,8 +76,6 @@ async function desk({ locale = 'hi-IN' } = {}) {
 // (seen once in a full `make test`): a capture gets a minute.
 async function shot(page, name) {
   const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  // A capture is a record, not an assertion: on a busy 2-core machine a tall one may take
-  // longer than Playwright's default 15 s.
   return page.screenshot({ path: `${SHOTS}office-${name}.png`, fullPage: true, timeout: 60000,
     ...(height > 16000 ? { clip: { x: 0, y: 0, width: page.viewportSize().width, height: 16000 } } : {}) });
 }
