@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "account/account.h"
+#include "audit.h"
 #include "booking/booking.h"
 #include "booking/booking_state.h"
 #include "clock.h"
@@ -199,7 +200,7 @@ void office_agent_unavailable(struct http_req *r)
 	free(dtext);
 	json_decref(d);
 	if ((st = db_run(q_mark, 6, mp)) != DB_OK || (st = db_run(q_close, 2, mp)) != DB_OK ||
-	    (st = office_audit(r, db_get(agent, 0, 1), "agent.unavailable", "agent", r->params[0], detail)) != DB_OK ||
+	    (st = audit_request(r, db_get(agent, 0, 1), "agent.unavailable", "agent", r->params[0], detail)) != DB_OK ||
 	    (st = db_commit()) != DB_OK)
 		goto db_fail;
 	visits = db_exec(q_visits, 2, mp, &st);
