@@ -31,13 +31,13 @@ static void document_sign(const char *doc, const char *staff, long long expires,
 void document_link(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT dc.id, dc.document_code, encode(dc.sha256, 'hex') AS sha256, dc.size, dc.media_type, dc.filename, "
-		"       dc.district_id, rfc3339(dc.uploaded_at, d.time_zone) AS uploaded_at "
-		"FROM document dc JOIN booking b ON b.id = dc.booking_id JOIN district d ON d.id = b.district_id "
-		"WHERE b.reference = $1 AND dc.document_code = $2 AND ($3::int = 0 OR b.district_id = $3::int) "
-		"  AND ($4::bigint IS NULL OR dc.id = $4::bigint) "
-		"ORDER BY dc.id DESC LIMIT 1";
-	struct db_args a = { 0 };
+	    "SELECT dc.id, dc.document_code, encode(dc.sha256, 'hex') AS sha256, dc.size, dc.media_type, dc.filename, "
+	    "       dc.district_id, rfc3339(dc.uploaded_at, d.time_zone) AS uploaded_at "
+	    "FROM document dc JOIN booking b ON b.id = dc.booking_id JOIN district d ON d.id = b.district_id "
+	    "WHERE b.reference = $1 AND dc.document_code = $2 AND ($3::int = 0 OR b.district_id = $3::int) "
+	    "  AND ($4::bigint IS NULL OR dc.id = $4::bigint) "
+	    "ORDER BY dc.id DESC LIMIT 1";
+	struct db_args a = {0};
 	char staff[24], idq[24], sig[48], url[600], expires_at[40], detail[48];
 	enum db_status st;
 	long idv;
@@ -65,8 +65,8 @@ void document_link(struct http_req *r)
 	long long expires = clock_now_us() / 1000000 + cfg.signed_link_seconds;
 	clock_format((int64_t)expires * 1000000, expires_at, sizeof expires_at);
 	document_sign(doc, staff, expires, sig);
-	snprintf(url, sizeof url, "%s/api/v1/documents/%s?u=%s&expires=%lld&sig=%s", cfg.public_url, doc, staff, expires,
-		 sig);
+	snprintf(url, sizeof url, "%s/api/v1/documents/%s?u=%s&expires=%lld&sig=%s", cfg.public_url, doc, staff,
+	         expires, sig);
 	snprintf(detail, sizeof detail, "{\"expires\": %lld}", expires);
 	st = audit_request(r, db_col(res, 0, "district_id"), "document.link", "document", doc, detail);
 	if (st != DB_OK) {
@@ -74,11 +74,12 @@ void document_link(struct http_req *r)
 		goto out;
 	}
 	http_reply_json(r, 200,
-			json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:I, s:s, s:s, s:s}}", "url", url, "expires_at", expires_at,
-				  "document", "id", (json_int_t)db_col_ll(res, 0, "id"), "code",
-				  db_col(res, 0, "document_code"), "sha256", db_col(res, 0, "sha256"), "size",
-				  (json_int_t)db_col_ll(res, 0, "size"), "media_type", db_col(res, 0, "media_type"),
-				  "filename", db_col(res, 0, "filename"), "uploaded_at", db_col(res, 0, "uploaded_at")));
+	                json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:I, s:s, s:s, s:s}}", "url", url, "expires_at",
+	                          expires_at, "document", "id", (json_int_t)db_col_ll(res, 0, "id"), "code",
+	                          db_col(res, 0, "document_code"), "sha256", db_col(res, 0, "sha256"), "size",
+	                          (json_int_t)db_col_ll(res, 0, "size"), "media_type", db_col(res, 0, "media_type"),
+	                          "filename", db_col(res, 0, "filename"), "uploaded_at",
+	                          db_col(res, 0, "uploaded_at")));
 out:
 	PQclear(res);
 }
@@ -102,16 +103,16 @@ static int document_send_sink(void *ctx, const void *p, size_t n)
 void document_view(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT dc.storage_key, dc.size, encode(dc.sha256, 'hex') AS sha256, dc.media_type, dc.district_id, "
-		"       b.reference, dc.document_code "
-		"FROM document dc JOIN booking b ON b.id = dc.booking_id "
-		"JOIN staff s ON s.id = $2::int AND s.active AND (s.district_id IS NULL OR s.district_id = dc.district_id) "
-		"WHERE dc.id = $1::bigint";
+	    "SELECT dc.storage_key, dc.size, encode(dc.sha256, 'hex') AS sha256, dc.media_type, dc.district_id, "
+	    "       b.reference, dc.document_code "
+	    "FROM document dc JOIN booking b ON b.id = dc.booking_id "
+	    "JOIN staff s ON s.id = $2::int AND s.active AND (s.district_id IS NULL OR s.district_id = dc.district_id) "
+	    "WHERE dc.id = $1::bigint";
 	/* The link is the credential: the view is attributed to the officer it was made for. */
 	static const char q_audit[] =
-		"SELECT audit_write($1, $2, s.role, s.id, 'document.view', 'document', $4, "
-		"                   jsonb_build_object('booking', $5::text, 'code', $6::text, 'client', $7::text)) "
-		"FROM staff s WHERE s.id = $3::int";
+	    "SELECT audit_write($1, $2, s.role, s.id, 'document.view', 'document', $4, "
+	    "                   jsonb_build_object('booking', $5::text, 'code', $6::text, 'client', $7::text)) "
+	    "FROM staff s WHERE s.id = $3::int";
 	char u[24], expires_text[24], sig[64], want[48], now[40], hex[65], disposition[80];
 	unsigned char digest[CRYPTO_SHA256_LEN];
 	long idv, staffv, expires;
@@ -120,7 +121,8 @@ void document_view(struct http_req *r)
 	struct document_send ds = { r, NULL };
 
 	if (parse_long(r->params[0], 1, PARSE_EXACT_MAX, &idv) != 0 || http_query(r, "u", u, sizeof u) != 1 ||
-	    parse_long(u, 1, 2147483647L, &staffv) != 0 || http_query(r, "expires", expires_text, sizeof expires_text) != 1 ||
+	    parse_long(u, 1, 2147483647L, &staffv) != 0 ||
+	    http_query(r, "expires", expires_text, sizeof expires_text) != 1 ||
 	    parse_long(expires_text, 0, PARSE_EXACT_MAX, &expires) != 0 || http_query(r, "sig", sig, sizeof sig) != 1) {
 		http_error(r, 403, "link_invalid", "this document link is not valid");
 		goto out;
@@ -161,8 +163,9 @@ void document_view(struct http_req *r)
 	}
 	/* Every view is audited, and only an audited view is served. */
 	clock_now_text(now, sizeof now);
-	const char *ap[] = { db_col(res, 0, "district_id"), now, u, r->params[0], db_col(res, 0, "reference"),
-			     db_col(res, 0, "document_code"), r->client_addr };
+	const char *ap[] = {
+	    db_col(res, 0, "district_id"),   now,           u, r->params[0], db_col(res, 0, "reference"),
+	    db_col(res, 0, "document_code"), r->client_addr};
 	st = db_run(q_audit, 7, ap);
 	if (st != DB_OK) {
 		http_error_db(r, st);

@@ -20,8 +20,8 @@
 #define UPLOAD_MAGIC_BYTES (64 * 1024)  /* what libmagic sees of the start of a file */
 #define UPLOAD_LIFETIME_HOURS 48
 #define UPLOAD_METADATA_MAX 2048
-#define UPLOAD_LOCK_TRIES 40    /* × UPLOAD_LOCK_WAIT_MS: 2 s */
-#define UPLOAD_LOCK_WAIT_MS 50
+#define UPLOAD_LOCK_TRIES     40 /* × UPLOAD_LOCK_WAIT_MS: 2 s */
+#define UPLOAD_LOCK_WAIT_MS   50
 
 /* ---- tus replies ---- */
 
@@ -161,17 +161,17 @@ void upload_create(struct http_req *r)
 {
 	/* The visit must be this agent's and at the door; the document on its checklist. */
 	static const char q_visit[] =
-		"SELECT b.id, b.district_id, b.status IN ('arrived', 'documents_collected') AS at_door, "
-		"       EXISTS (SELECT 1 FROM service_document sd WHERE sd.service_code = b.service_code AND sd.code = $3) "
-		"         AS on_checklist "
-		"FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
+	    "SELECT b.id, b.district_id, b.status IN ('arrived', 'documents_collected') AS at_door, "
+	    "       EXISTS (SELECT 1 FROM service_document sd WHERE sd.service_code = b.service_code AND sd.code = $3) "
+	    "         AS on_checklist "
+	    "FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
 	static const char q_insert[] =
 		"INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
 		"                    stored, created_at, updated_at, expires_at) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
 		"        $10::timestamptz + make_interval(hours => $11))";
 	struct upload_meta m;
-	struct db_args visit = { 0 }, ins = { 0 };
+	struct db_args visit = {0}, ins = {0};
 	long long length = 0, stored = 0;
 	unsigned char raw[16];
 	char id[DOCSTORE_ID_LEN + 1], now[40], location[80];
@@ -271,11 +271,11 @@ struct upload_row {
 static int upload_load(struct http_req *r, struct upload_row *u)
 {
 	static const char sql[] =
-		"SELECT u.\"offset\", u.length, u.stored, u.status = 'complete' AS complete, "
-		"       u.expires_at <= $3::timestamptz AS expired, encode(u.sha256, 'hex') AS sha256, u.booking_id, "
-		"       u.district_id, u.document_code, u.filename, b.reference "
-		"FROM upload u JOIN booking b ON b.id = u.booking_id WHERE u.id = $1 AND u.agent_id = $2";
-	struct db_args a = { 0 };
+	    "SELECT u.\"offset\", u.length, u.stored, u.status = 'complete' AS complete, "
+	    "       u.expires_at <= $3::timestamptz AS expired, encode(u.sha256, 'hex') AS sha256, u.booking_id, "
+	    "       u.district_id, u.document_code, u.filename, b.reference "
+	    "FROM upload u JOIN booking b ON b.id = u.booking_id WHERE u.id = $1 AND u.agent_id = $2";
+	struct db_args a = {0};
 	char now[40];
 	enum db_status st;
 	int rc = 1;
@@ -347,7 +347,7 @@ static int upload_lock(const char *id, int lock)
 		PQclear(res);
 		if (ok || !lock || st != DB_OK || tries >= UPLOAD_LOCK_TRIES)
 			return ok ? 0 : -1;
-		struct timespec ts = { 0, UPLOAD_LOCK_WAIT_MS * 1000 * 1000 };
+		struct timespec ts = {0, UPLOAD_LOCK_WAIT_MS * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -402,17 +402,18 @@ static void upload_discard(const char *id)
 static void upload_finish(struct http_req *r, const char *id, struct upload_row *u)
 {
 	static const char q_doc[] =
-		"WITH d AS (INSERT INTO document (booking_id, district_id, document_code, filename, size, sha256, media_type, "
-		"                                 storage_key, uploaded_by, uploaded_at) "
-		"           VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10) "
-		"           ON CONFLICT (booking_id, document_code, sha256) DO NOTHING RETURNING id) "
-		"SELECT d.id, audit_write($2, $10, 'agent', $9, 'document.upload', 'booking', $11, "
-		"                         jsonb_build_object('document', d.id, 'code', $3::text, 'size', $5::bigint, "
-		"                                            'sha256', $6::text)) "
-		"FROM d";
+	    "WITH d AS (INSERT INTO document (booking_id, district_id, document_code, filename, size, sha256, "
+	    "media_type, "
+	    "                                 storage_key, uploaded_by, uploaded_at) "
+	    "           VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10) "
+	    "           ON CONFLICT (booking_id, document_code, sha256) DO NOTHING RETURNING id) "
+	    "SELECT d.id, audit_write($2, $10, 'agent', $9, 'document.upload', 'booking', $11, "
+	    "                         jsonb_build_object('document', d.id, 'code', $3::text, 'size', $5::bigint, "
+	    "                                            'sha256', $6::text)) "
+	    "FROM d";
 	static const char q_done[] = "UPDATE upload SET status = 'complete', updated_at = $2 WHERE id = $1";
 	struct upload_check c = { crypto_sha256_begin(), xmalloc(UPLOAD_MAGIC_BYTES), 0 };
-	struct db_args doc = { 0 };
+	struct db_args doc = {0};
 	unsigned char digest[CRYPTO_SHA256_LEN];
 	char hex[65], now[40], offset[24];
 	enum db_status st;
@@ -488,7 +489,7 @@ void upload_patch(struct http_req *r)
 	unsigned char *buf = NULL;
 	long long claimed, content_length, got = 0;
 	int locked = 0, has_checksum = 0;
-	struct db_args progress = { 0 };
+	struct db_args progress = {0};
 	char now[40], offset_text[24];
 	enum db_status st;
 	const char *id = r->params[0];

@@ -13,12 +13,12 @@
 #include "util.h"
 
 #define SLA_REMIND_EVERY_S 86400 /* a resident's reminders on one booking: one a day */
-#define SLA_NOTE_MAX 300
+#define SLA_NOTE_MAX       300
 
 void sla_list(struct http_req *r)
 {
 	static const char sql[] = "SELECT sla_json($1::int, $2, $3)::text";
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40], state[16];
 	int has = http_query(r, "state", state, sizeof state);
 	if (has && (has < 0 || (strcmp(state, "on_time") != 0 && strcmp(state, "reminded") != 0 &&
@@ -39,8 +39,8 @@ void sla_remind(struct http_req *r)
 		"SELECT b.id, b.status FROM booking b WHERE b.reference = $1 "
 		"   AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint) FOR UPDATE OF b";
 	static const char q_last[] =
-		"SELECT ceil(extract(epoch FROM max(a.at) + $3::int * interval '1 second' - $2::timestamptz)) AS wait "
-		"  FROM sla_alert a WHERE a.booking_id = $1 AND a.kind = 'resident'";
+	    "SELECT ceil(extract(epoch FROM max(a.at) + $3::int * interval '1 second' - $2::timestamptz)) AS wait "
+	    "  FROM sla_alert a WHERE a.booking_id = $1 AND a.kind = 'resident'";
 	static const char q_remind[] = "SELECT sla_resident_reminder($1, $2, $3, $4) AS alert";
 	static const char q_reply[] =
 		"SELECT json_build_object('reference', b.reference, 'status', b.status, "
@@ -49,13 +49,13 @@ void sla_remind(struct http_req *r)
 		"  'officer', s.name)::text "
 		"FROM sla_alert a JOIN booking b ON b.id = a.booking_id JOIN district d ON d.id = b.district_id "
 		"LEFT JOIN staff s ON s.id = a.staff_id WHERE a.id = $1";
-	static const char *const closed[] = { "delivered", "cancelled", "rescheduled", "rejected", "failed", "no_show" };
+	static const char *const closed[] = {"delivered", "cancelled", "rescheduled", "rejected", "failed", "no_show"};
 	const char *note = NULL;
 	const struct jv_field fields[] = {
-		JV_STR("note", 0, 1, SLA_NOTE_MAX, &note),
-		JV_END,
+	    JV_STR("note", 0, 1, SLA_NOTE_MAX, &note),
+	    JV_END,
 	};
-	struct db_args lock = { 0 }, last = { 0 }, remind = { 0 }, reply = { 0 };
+	struct db_args lock = {0}, last = {0}, remind = {0}, reply = {0};
 	char now[40];
 	enum db_status st;
 	PGresult *b = NULL, *res = NULL;
@@ -93,7 +93,7 @@ void sla_remind(struct http_req *r)
 	if (wait > 0) {
 		r->retry_after = wait > SLA_REMIND_EVERY_S ? SLA_REMIND_EVERY_S : (int)wait;
 		http_error(r, 429, "too_many_requests", "a reminder on this booking was sent less than %d hours ago",
-			   SLA_REMIND_EVERY_S / 3600);
+		           SLA_REMIND_EVERY_S / 3600);
 		goto out;
 	}
 	db_arg_text(&remind, db_col(b, 0, "id"));

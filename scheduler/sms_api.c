@@ -13,7 +13,7 @@
 #include "util.h"
 
 #define SMS_DEAD_LETTERS_DEFAULT 100
-#define SMS_DEAD_LETTERS_MAX 1000
+#define SMS_DEAD_LETTERS_MAX     1000
 
 /* A gateway's word for a delivery state → ours (NULL when unknown). */
 static const char *sms_dlr_status(const char *s)
@@ -48,13 +48,13 @@ void sms_dlr(struct http_req *r)
 	static const char sql[] = "SELECT status, changed FROM sms_delivery_report($1, $2, $3, $4, $5)";
 	const char *ref = NULL, *gw = NULL, *status = NULL, *error = NULL;
 	const struct jv_field fields[] = {
-		JV_STR_OK("client_ref", 0, 1, 20, sms_client_ref_ok, "must be the client_ref Mitan sent", &ref),
-		JV_STR("gateway_id", 0, 1, 80, &gw),
-		JV_STR_OK("status", 1, 1, 20, sms_dlr_status_known,
-			  "must be delivered, sent, failed, undelivered, expired or rejected", &status),
-		JV_STR("error", 0, 0, 200, &error),
-		JV_STR("at", 0, 0, 40, NULL),
-		JV_END,
+	    JV_STR_OK("client_ref", 0, 1, 20, sms_client_ref_ok, "must be the client_ref Mitan sent", &ref),
+	    JV_STR("gateway_id", 0, 1, 80, &gw),
+	    JV_STR_OK("status", 1, 1, 20, sms_dlr_status_known,
+	              "must be delivered, sent, failed, undelivered, expired or rejected", &status),
+	    JV_STR("error", 0, 0, 200, &error),
+	    JV_STR("at", 0, 0, 40, NULL),
+	    JV_END,
 	};
 	struct jv v = { 0 };
 	json_error_t jerr;
@@ -81,7 +81,7 @@ void sms_dlr(struct http_req *r)
 		goto out;
 	}
 	clock_now_text(now, sizeof now);
-	const char *p[] = { ref, gw, sms_dlr_status(status), error, now };
+	const char *p[] = {ref, gw, sms_dlr_status(status), error, now};
 	res = db_exec(sql, 5, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
@@ -92,8 +92,9 @@ void sms_dlr(struct http_req *r)
 		goto out;
 	}
 	metrics_count("mitan_sms_reports_total", 1);
-	http_reply_json(r, 200, json_pack("{s:s, s:b}", "status", db_col(res, 0, "status"), "changed",
-					  db_col_true(res, 0, "changed")));
+	http_reply_json(
+	    r, 200,
+	    json_pack("{s:s, s:b}", "status", db_col(res, 0, "status"), "changed", db_col_true(res, 0, "changed")));
 out:
 	PQclear(res);
 	json_decref(body);
@@ -108,7 +109,7 @@ void sms_dead_letters(struct http_req *r)
 		"  ORDER BY m.updated_at DESC, m.id DESC), '[]')::text "
 		"FROM (SELECT * FROM sms_outbox WHERE status = 'failed' AND ($1::int = 0 OR district_id = $1::int) "
 		"      ORDER BY updated_at DESC, id DESC LIMIT $2::int) m LEFT JOIN booking b ON b.id = m.booking_id";
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char limit_text[16];
 	long limit = SMS_DEAD_LETTERS_DEFAULT;
 	int has = http_query(r, "limit", limit_text, sizeof limit_text);
@@ -129,16 +130,16 @@ void sms_dead_letters(struct http_req *r)
 void sms_dead_letter_retry(struct http_req *r)
 {
 	static const char q_retry[] =
-		"WITH m AS (UPDATE sms_outbox SET status = 'queued', attempts = 0, next_attempt_at = $3, updated_at = $3 "
-		"           WHERE id = $1 AND status = 'failed' AND ($2::int = 0 OR district_id = $2::int) "
-		"           RETURNING id, district_id, template) "
-		"SELECT json_build_object('id', m.id, 'status', 'queued')::text AS reply, "
-		"       audit_write(m.district_id, $3, $4, $5, 'sms.retry', 'sms', m.id::text, "
-		"                   jsonb_build_object('template', m.template)), "
-		"       pg_notify('mitan_work', 'sms_outbox') FROM m";
+	    "WITH m AS (UPDATE sms_outbox SET status = 'queued', attempts = 0, next_attempt_at = $3, updated_at = $3 "
+	    "           WHERE id = $1 AND status = 'failed' AND ($2::int = 0 OR district_id = $2::int) "
+	    "           RETURNING id, district_id, template) "
+	    "SELECT json_build_object('id', m.id, 'status', 'queued')::text AS reply, "
+	    "       audit_write(m.district_id, $3, $4, $5, 'sms.retry', 'sms', m.id::text, "
+	    "                   jsonb_build_object('template', m.template)), "
+	    "       pg_notify('mitan_work', 'sms_outbox') FROM m";
 	static const char q_state[] =
 		"SELECT status FROM sms_outbox WHERE id = $1 AND ($2::int = 0 OR district_id = $2::int)";
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40];
 	long id;
 	enum db_status st;

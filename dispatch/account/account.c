@@ -8,9 +8,9 @@
 #include "crypto.h"
 #include "log.h"
 
-#define ACCOUNT_OTP_DIGITS 6
-#define ACCOUNT_REQUEST_ID_BYTES 16 /* shown as 32 hex digits */
-#define ACCOUNT_OTP_LOCKED_RETRY_S 60
+#define ACCOUNT_OTP_DIGITS           6
+#define ACCOUNT_REQUEST_ID_BYTES     16 /* shown as 32 hex digits */
+#define ACCOUNT_OTP_LOCKED_RETRY_S   60
 #define ACCOUNT_ADDR_LIMITED_RETRY_S 600
 
 int account_phone_valid(const char *phone)
@@ -52,14 +52,17 @@ void account_otp_request(struct http_req *r)
 {
 	/* The per-phone lock serialises concurrent sends to one phone so the limit holds. */
 	static const char q_limits[] =
-		"SELECT pg_advisory_xact_lock(hashtext('otp:' || $1)), "
-		"  (SELECT count(*) FROM otp_request WHERE phone = $1 AND created_at > $2::timestamptz - interval '1 hour') "
-		"    AS per_phone, "
-		"  (SELECT count(*) FROM otp_request WHERE client_addr = $3 AND created_at > $2::timestamptz - interval '1 hour') "
-		"    AS per_addr, "
-		"  (SELECT ceil(extract(epoch FROM min(created_at) + interval '1 hour' - $2::timestamptz)) FROM otp_request "
-		"    WHERE phone = $1 AND created_at > $2::timestamptz - interval '1 hour') AS wait, "
-		"  (SELECT language FROM person WHERE phone = $1) AS language";
+	    "SELECT pg_advisory_xact_lock(hashtext('otp:' || $1)), "
+	    "  (SELECT count(*) FROM otp_request WHERE phone = $1 AND created_at > $2::timestamptz - interval '1 "
+	    "hour') "
+	    "    AS per_phone, "
+	    "  (SELECT count(*) FROM otp_request WHERE client_addr = $3 AND created_at > $2::timestamptz - interval '1 "
+	    "hour') "
+	    "    AS per_addr, "
+	    "  (SELECT ceil(extract(epoch FROM min(created_at) + interval '1 hour' - $2::timestamptz)) FROM "
+	    "otp_request "
+	    "    WHERE phone = $1 AND created_at > $2::timestamptz - interval '1 hour') AS wait, "
+	    "  (SELECT language FROM person WHERE phone = $1) AS language";
 	static const char q_insert[] =
 		"WITH o AS (INSERT INTO otp_request (id, phone, code_hash, client_addr, created_at, expires_at) "
 		"           VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6) RETURNING id), "
@@ -70,9 +73,9 @@ void account_otp_request(struct http_req *r)
 		"  FROM o, v, sms_template t WHERE t.code = 'otp' AND t.language = $8";
 	const char *phone = NULL, *language = NULL;
 	const struct jv_field fields[] = {
-		JV_STR_OK("phone", 1, 9, 16, account_phone_valid, ACCOUNT_PHONE_FORMAT, &phone),
-		JV_STR_OK("language", 0, 2, 2, account_language_ok, "must be en or hi", &language),
-		JV_END,
+	    JV_STR_OK("phone", 1, 9, 16, account_phone_valid, ACCOUNT_PHONE_FORMAT, &phone),
+	    JV_STR_OK("language", 0, 2, 2, account_language_ok, "must be en or hi", &language),
+	    JV_END,
 	};
 	char now[40], expires[40], request_id[2 * ACCOUNT_REQUEST_ID_BYTES + 1], code[ACCOUNT_OTP_DIGITS + 1];
 	char hash[2 * CRYPTO_SHA256_LEN + 1];
@@ -125,9 +128,9 @@ out:
 void account_otp_verify(struct http_req *r)
 {
 	static const char q_find[] =
-		"SELECT phone, encode(code_hash, 'hex') AS code_hash, attempts, expires_at <= $2::timestamptz AS expired, "
-		"       used_at IS NOT NULL AS used "
-		"FROM otp_request WHERE id = $1 FOR UPDATE";
+	    "SELECT phone, encode(code_hash, 'hex') AS code_hash, attempts, expires_at <= $2::timestamptz AS expired, "
+	    "       used_at IS NOT NULL AS used "
+	    "FROM otp_request WHERE id = $1 FOR UPDATE";
 	static const char q_wrong[] = "UPDATE otp_request SET attempts = attempts + 1 WHERE id = $1";
 	static const char q_used[] = "UPDATE otp_request SET used_at = $2 WHERE id = $1";
 	static const char q_person[] =
@@ -138,10 +141,10 @@ void account_otp_verify(struct http_req *r)
 	const char *request_id = NULL, *code = NULL;
 	char code_why[48];
 	const struct jv_field fields[] = {
-		JV_STR_OK("request_id", 1, 2 * ACCOUNT_REQUEST_ID_BYTES, 2 * ACCOUNT_REQUEST_ID_BYTES, account_request_id_ok,
-			  "must be the request_id returned by /auth/otp", &request_id),
-		JV_STR_OK("code", 1, ACCOUNT_OTP_DIGITS, ACCOUNT_OTP_DIGITS, account_code_ok, code_why, &code),
-		JV_END,
+	    JV_STR_OK("request_id", 1, 2 * ACCOUNT_REQUEST_ID_BYTES, 2 * ACCOUNT_REQUEST_ID_BYTES,
+	              account_request_id_ok, "must be the request_id returned by /auth/otp", &request_id),
+	    JV_STR_OK("code", 1, ACCOUNT_OTP_DIGITS, ACCOUNT_OTP_DIGITS, account_code_ok, code_why, &code),
+	    JV_END,
 	};
 	char now[40], token[44], expires[40], hash[2 * CRYPTO_SHA256_LEN + 1];
 	enum db_status st;
@@ -188,7 +191,7 @@ void account_otp_verify(struct http_req *r)
 		http_error(r, 401, "otp_invalid", "the code is wrong; %ld attempt%s left", left, left == 1 ? "" : "s");
 		goto out;
 	}
-	const char *pp[] = { db_col(res, 0, "phone"), now };
+	const char *pp[] = {db_col(res, 0, "phone"), now};
 	st = db_run(q_used, 2, idp);
 	if (st != DB_OK)
 		goto db_fail;
@@ -197,17 +200,17 @@ void account_otp_verify(struct http_req *r)
 		st = st == DB_OK ? DB_RETRY : st;
 		goto db_fail;
 	}
-	struct auth who = { ROLE_RESIDENT, db_col_ll(person, 0, "id"), 0 };
+	struct auth who = {ROLE_RESIDENT, db_col_ll(person, 0, "id"), 0};
 	st = auth_session_create(&who, cfg.session_days_resident * 86400L, token, expires);
 	if (st == DB_OK)
 		st = db_commit();
 	if (st != DB_OK)
 		goto db_fail;
 	http_reply_json(r, 200,
-			json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "token", token, "role", "resident",
-				  "expires_at", expires, "person", "phone", db_col(person, 0, "phone"), "name",
-				  db_col(person, 0, "name"), "language", db_col(person, 0, "language"), "time_zone",
-				  db_col(person, 0, "time_zone")));
+	                json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "token", token, "role", "resident",
+	                          "expires_at", expires, "person", "phone", db_col(person, 0, "phone"), "name",
+	                          db_col(person, 0, "name"), "language", db_col(person, 0, "language"), "time_zone",
+	                          db_col(person, 0, "time_zone")));
 	goto out;
 db_fail:
 	http_error_db(r, st);
@@ -232,18 +235,18 @@ void account_logout(struct http_req *r)
 void account_login(struct http_req *r)
 {
 	static const char q_find[] =
-		"SELECT role, id, password_hash, name, coalesce(district_id, 0) AS district_id FROM staff "
-		"WHERE login = $1 AND active "
-		"UNION ALL "
-		"SELECT 'agent', id, password_hash, name, district_id FROM agent WHERE code = $1 AND active";
+	    "SELECT role, id, password_hash, name, coalesce(district_id, 0) AS district_id FROM staff "
+	    "WHERE login = $1 AND active "
+	    "UNION ALL "
+	    "SELECT 'agent', id, password_hash, name, district_id FROM agent WHERE code = $1 AND active";
 	/* Compared when the login is unknown, so both paths cost one PBKDF2. */
 	static const char dummy[] = "pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA$"
 				    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 	const char *login = NULL, *password = NULL;
 	const struct jv_field fields[] = {
-		JV_STR("login", 1, 1, 64, &login),
-		JV_STR("password", 1, 1, 256, &password),
-		JV_END,
+	    JV_STR("login", 1, 1, 64, &login),
+	    JV_STR("password", 1, 1, 256, &password),
+	    JV_END,
 	};
 	char token[44], expires[40];
 	enum db_status st;
@@ -265,14 +268,15 @@ void account_login(struct http_req *r)
 		goto out;
 	}
 	const char *role = db_col(res, 0, "role");
-	struct auth who = { auth_role_parse(role), db_col_ll(res, 0, "id"), db_col_ll(res, 0, "district_id") };
+	struct auth who = {auth_role_parse(role), db_col_ll(res, 0, "id"), db_col_ll(res, 0, "district_id")};
 	st = auth_session_create(&who, cfg.session_hours_staff * 3600L, token, expires);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	http_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:s}", "token", token, "role", role, "expires_at", expires,
-					  "name", db_col(res, 0, "name")));
+	http_reply_json(r, 200,
+	                json_pack("{s:s, s:s, s:s, s:s}", "token", token, "role", role, "expires_at", expires, "name",
+	                          db_col(res, 0, "name")));
 out:
 	PQclear(res);
 }
@@ -301,8 +305,8 @@ void account_dev_clock(struct http_req *r)
 {
 	const char *to = NULL;
 	const struct jv_field fields[] = {
-		JV_STR("now", 1, 20, 40, &to),
-		JV_END,
+	    JV_STR("now", 1, 20, 40, &to),
+	    JV_END,
 	};
 	struct jv v = { 0 };
 	char now[40];

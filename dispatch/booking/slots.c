@@ -97,12 +97,12 @@ void slots_list(struct http_req *r)
 {
 	/* The zone whose polygon covers the place, its time zone and the first local day. */
 	static const char q_place[] =
-		"SELECT (SELECT count(*) FROM service WHERE code = $1 AND active) AS services, z.id AS zone, z.time_zone, "
-		"       coalesce($4::date, ($5::timestamptz AT TIME ZONE z.time_zone)::date)::text AS first_day "
-		"FROM (SELECT 1) one "
-		"LEFT JOIN LATERAL (SELECT z.id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
-		"                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) "
-		"                    ORDER BY z.id LIMIT 1) z ON true";
+	    "SELECT (SELECT count(*) FROM service WHERE code = $1 AND active) AS services, z.id AS zone, z.time_zone, "
+	    "       coalesce($4::date, ($5::timestamptz AT TIME ZONE z.time_zone)::date)::text AS first_day "
+	    "FROM (SELECT 1) one "
+	    "LEFT JOIN LATERAL (SELECT z.id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
+	    "                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) "
+	    "                    ORDER BY z.id LIMIT 1) z ON true";
 	/* The windows of the agents who could serve it: capable, active, of that zone, from
 	 * the later of the first day and now + lead time. The few capable agents first, then
 	 * their windows by primary key: several times cheaper than joining every window of
@@ -120,7 +120,7 @@ void slots_list(struct http_req *r)
 		"                                     $4::timestamptz + make_interval(mins => $6::int)) "
 		"         AND w.starts_at < ($3::date + $5::int)::timestamp AT TIME ZONE $7 "
 		"       GROUP BY w.starts_at) w";
-	struct db_args place = { 0 }, windows = { 0 };
+	struct db_args place = {0}, windows = {0};
 	char service[48], from[16], days_text[8], now[40], key[96];
 	double lat, lon;
 	long ndays = SLOTS_DAYS_DEFAULT, zone;

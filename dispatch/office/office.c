@@ -12,13 +12,13 @@ void office_ids(const struct http_req *r, char actor[24], char district[24])
 
 PGresult *office_agent_find(struct http_req *r, int lock, enum db_status *st)
 {
-#define OFFICE_AGENT_FIND                                                                                      \
-	"SELECT a.id, a.district_id, z.code AS zone FROM agent a JOIN zone z ON z.id = a.zone_id "              \
+#define OFFICE_AGENT_FIND                                                                                              \
+	"SELECT a.id, a.district_id, z.code AS zone FROM agent a JOIN zone z ON z.id = a.zone_id "                     \
 	"WHERE a.code = $1 AND ($2::int = 0 OR a.district_id = $2::int)"
 	static const char q_read[] = OFFICE_AGENT_FIND;
 	static const char q_lock[] = OFFICE_AGENT_FIND " FOR UPDATE OF a";
 #undef OFFICE_AGENT_FIND
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	db_arg_text(&a, r->params[0]);
 	db_arg_ll(&a, r->auth.district_id);
 	return db_exec(lock ? q_lock : q_read, a.n, a.v, st);
@@ -44,8 +44,8 @@ int office_agent_lock_or_reply(struct http_req *r, PGresult **agent)
 PGresult *office_zone_find(struct http_req *r, const char *code, enum db_status *st)
 {
 	static const char sql[] =
-		"SELECT id, district_id FROM zone WHERE code = $1 AND ($2::int = 0 OR district_id = $2::int)";
-	struct db_args a = { 0 };
+	    "SELECT id, district_id FROM zone WHERE code = $1 AND ($2::int = 0 OR district_id = $2::int)";
+	struct db_args a = {0};
 	db_arg_text(&a, code);
 	db_arg_ll(&a, r->auth.district_id);
 	return db_exec(sql, a.n, a.v, st);

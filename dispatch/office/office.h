@@ -40,6 +40,9 @@ int office_zone_find_or_reply(struct http_req *r, const char *code, const char *
 
 /* A row of a jv_field table for a member the table lets through unchecked (a list, a
  * boolean: kinds jv_field does not have); the handler checks it after the table. */
-#define OFFICE_JV_BY_HAND(k) { .key = (k) }
+#define OFFICE_JV_BY_HAND(k)                                                                                           \
+	{                                                                                                              \
+		.key = (k)                                                                                             \
+	}
 
 #endif

@@ -15,11 +15,11 @@ void office_plan_run(struct http_req *r)
 		"ORDER BY z.code";
 	const char *day = NULL, *zone = NULL;
 	const struct jv_field fields[] = {
-		JV_STR_OK("date", 1, 10, 10, clock_date_valid, "must be YYYY-MM-DD", &day),
-		JV_STR("zone", 0, 2, 16, &zone),
-		JV_END,
+	    JV_STR_OK("date", 1, 10, 10, clock_date_valid, "must be YYYY-MM-DD", &day),
+	    JV_STR("zone", 0, 2, 16, &zone),
+	    JV_END,
 	};
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	enum db_status st;
 	json_t *out = NULL;
 	PGresult *zones = NULL;
@@ -38,13 +38,13 @@ void office_plan_run(struct http_req *r)
 		goto out;
 	}
 	/* max_rounds: the planner's default */
-	struct plan_options o = { .seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s };
+	struct plan_options o = {.seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s};
 	out = json_array();
 	for (int i = 0; i < PQntuples(zones); i++) {
 		struct plan_report rep;
 		int found = 0;
-		st = plan_zone_day(db_col(zones, i, "code"), day, r->auth.district_id, auth_role_name(r->auth.role), r->auth.id,
-				   &o, 0, &rep, &found);
+		st = plan_zone_day(db_col(zones, i, "code"), day, r->auth.district_id, auth_role_name(r->auth.role),
+		                   r->auth.id, &o, 0, &rep, &found);
 		if (st != DB_OK) {
 			http_error_db(r, st);
 			goto out;
@@ -85,7 +85,7 @@ void office_plan_get(struct http_req *r)
 		"         'agents', coalesce((SELECT jsonb_agg(p.j ORDER BY p.code) FROM per_agent p WHERE p.zone_id = z.id), '[]')) "
 		"       ORDER BY z.code), '[]')::text "
 		"FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND ($3::text IS NULL OR z.code = $3)";
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char day[16], zone[20];
 	enum db_status st;
 	PGresult *res = NULL;

@@ -16,19 +16,21 @@ void office_shift_put(struct http_req *r)
 		"ON CONFLICT (agent_id, day) DO UPDATE SET start_local = $3, end_local = $4, per_window = $5";
 	/* Windows of the day that the new shift no longer covers go, unless booked. */
 	static const char q_booked_outside[] =
-		"SELECT count(*) AS windows FROM agent_window w JOIN agent a ON a.id = w.agent_id JOIN district d ON d.id = a.district_id "
-		"JOIN agent_shift s ON s.agent_id = a.id AND s.day = $2::date "
-		"WHERE w.agent_id = $1 AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date AND w.booked > 0 "
-		"  AND ((w.starts_at AT TIME ZONE d.time_zone)::time < s.start_local OR (w.ends_at AT TIME ZONE d.time_zone)::time > s.end_local)";
+	    "SELECT count(*) AS windows FROM agent_window w JOIN agent a ON a.id = w.agent_id JOIN district d ON d.id "
+	    "= a.district_id "
+	    "JOIN agent_shift s ON s.agent_id = a.id AND s.day = $2::date "
+	    "WHERE w.agent_id = $1 AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date AND w.booked > 0 "
+	    "  AND ((w.starts_at AT TIME ZONE d.time_zone)::time < s.start_local OR (w.ends_at AT TIME ZONE "
+	    "d.time_zone)::time > s.end_local)";
 	static const char q_drop[] =
 		"DELETE FROM agent_window w USING agent a, district d, agent_shift s "
 		"WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id AND s.agent_id = a.id AND s.day = $2::date "
 		"  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date "
 		"  AND ((w.starts_at AT TIME ZONE d.time_zone)::time < s.start_local OR (w.ends_at AT TIME ZONE d.time_zone)::time > s.end_local)";
 	static const char q_below[] =
-		"SELECT count(*) AS windows FROM agent_window w JOIN agent a ON a.id = w.agent_id "
-		"JOIN district d ON d.id = a.district_id "
-		"WHERE w.agent_id = $1 AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date AND w.booked > $3::int";
+	    "SELECT count(*) AS windows FROM agent_window w JOIN agent a ON a.id = w.agent_id "
+	    "JOIN district d ON d.id = a.district_id "
+	    "WHERE w.agent_id = $1 AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date AND w.booked > $3::int";
 	/* An agent marked unavailable that day keeps capacity = booked. */
 	static const char q_capacity[] =
 		"UPDATE agent_window w SET capacity = CASE WHEN EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = $1 "
@@ -47,13 +49,13 @@ void office_shift_put(struct http_req *r)
 	const char *start = NULL, *end = NULL;
 	double per = 0;
 	const struct jv_field fields[] = {
-		JV_STR_OK("start", 1, 5, 5, clock_hhmm_valid, "must be a local time HH:MM", &start),
-		JV_STR("end", 1, 5, 5, &end),
-		JV_NUM("per_window", 1, 0, OFFICE_PER_WINDOW_MAX, &per, NULL),
-		JV_END,
+	    JV_STR_OK("start", 1, 5, 5, clock_hhmm_valid, "must be a local time HH:MM", &start),
+	    JV_STR("end", 1, 5, 5, &end),
+	    JV_NUM("per_window", 1, 0, OFFICE_PER_WINDOW_MAX, &per, NULL),
+	    JV_END,
 	};
-	struct jv v = { 0 };
-	struct db_args shift = { 0 }, day = { 0 }, date = { 0 };
+	struct jv v = {0};
+	struct db_args shift = {0}, day = {0}, date = {0};
 	enum db_status st;
 	PGresult *agent = NULL, *res = NULL;
 
@@ -99,7 +101,8 @@ void office_shift_put(struct http_req *r)
 		goto db_fail;
 	if (db_col_ll(res, 0, "windows") > 0) {
 		http_error(r, 409, "capacity_below_booked",
-			   "more visits than %ld are already booked in a window of this day; reassign them first", (long)per);
+		           "more visits than %ld are already booked in a window of this day; reassign them first",
+		           (long)per);
 		goto out;
 	}
 	st = db_run(q_drop, 2, day.v);
@@ -123,4 +126,3 @@ out:
 	PQclear(agent);
 	PQclear(res);
 }
-

@@ -19,7 +19,7 @@ void office_zones_list(struct http_req *r)
 		"SELECT jsonb_build_object('type', 'FeatureCollection', 'features', "
 		"       coalesce(jsonb_agg(" OFFICE_ZONE_FEATURE " ORDER BY z.code), '[]'))::text "
 		"FROM zone z JOIN district d ON d.id = z.district_id WHERE ($1::int = 0 OR z.district_id = $1::int)";
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	db_arg_ll(&a, r->auth.district_id);
 	http_reply_query(r, sql, a.n, a.v);
 }
@@ -51,9 +51,8 @@ static int office_area_type_ok(const char *type)
 void office_zone_put(struct http_req *r)
 {
 	/* Parsed and checked by PostGIS without touching the zone first; then stored. */
-	static const char q_check[] =
-		"SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason "
-		"FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) g) x";
+	static const char q_check[] = "SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason "
+	                              "FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) g) x";
 	static const char q_update[] =
 		"UPDATE zone SET area = ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) WHERE id = $2";
 	static const char q_reply[] =
@@ -63,11 +62,11 @@ void office_zone_put(struct http_req *r)
 	 * (coordinates, bbox, foreign members) are PostGIS's to read. */
 	json_t *g = NULL;
 	const struct jv_field feature[] = {
-		JV_STR("type", 1, 1, 40, NULL),
-		OFFICE_JV_BY_HAND("id"),
-		JV_OBJ("geometry", 1, NULL, &g),
-		OFFICE_JV_BY_HAND("properties"),
-		JV_END,
+	    JV_STR("type", 1, 1, 40, NULL),
+	    OFFICE_JV_BY_HAND("id"),
+	    JV_OBJ("geometry", 1, NULL, &g),
+	    OFFICE_JV_BY_HAND("properties"),
+	    JV_END,
 	};
 	enum db_status st;
 	char *geometry = NULL;
@@ -98,10 +97,10 @@ void office_zone_put(struct http_req *r)
 	}
 	if (st != DB_OK || !db_col_true(res, 0, "valid")) {
 		http_error(r, 422, "invalid_geometry", "the polygon is not valid: %s",
-			   st == DB_OK ? db_col(res, 0, "reason") : "not readable GeoJSON");
+		           st == DB_OK ? db_col(res, 0, "reason") : "not readable GeoJSON");
 		goto out;
 	}
-	const char *up[] = { geometry, db_col(zone, 0, "id") };
+	const char *up[] = {geometry, db_col(zone, 0, "id")};
 	st = db_begin();
 	if (st == DB_OK)
 		st = db_run(q_update, 2, up);
@@ -113,7 +112,7 @@ void office_zone_put(struct http_req *r)
 		http_error_db(r, st);
 		goto out;
 	}
-	const char *rp[] = { db_col(zone, 0, "id") };
+	const char *rp[] = {db_col(zone, 0, "id")};
 	http_reply_query(r, q_reply, 1, rp);
 out:
 	free(geometry);
