@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "audit.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto.h"
@@ -30,27 +31,28 @@ static void document_sign(const char *doc, const char *staff, long long expires,
 void document_link(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT dc.id, dc.document_code, encode(dc.sha256, 'hex'), dc.size, dc.media_type, dc.filename, "
-		"       dc.district_id, rfc3339(dc.uploaded_at, d.time_zone) "
-		"FROM document dc JOIN booking b ON b.id = dc.booking_id JOIN district d ON d.id = b.district_id "
-		"WHERE b.reference = $1 AND dc.document_code = $2 AND ($3::int = 0 OR b.district_id = $3::int) "
-		"  AND ($4::bigint IS NULL OR dc.id = $4::bigint) "
-		"ORDER BY dc.id DESC LIMIT 1";
-	static const char q_audit[] =
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"VALUES ($1, $2, $3, $4, 'document.link', 'document', $5, jsonb_build_object('expires', $6::bigint))";
-	char district[24], staff[24], idq[24], now[40], expires_text[24], sig[48], url[600], expires_at[40];
+	    "SELECT dc.id, dc.document_code, encode(dc.sha256, 'hex') AS sha256, dc.size, dc.media_type, dc.filename, "
+	    "       dc.district_id, rfc3339(dc.uploaded_at, d.time_zone) AS uploaded_at "
+	    "FROM document dc JOIN booking b ON b.id = dc.booking_id JOIN district d ON d.id = b.district_id "
+	    "WHERE b.reference = $1 AND dc.document_code = $2 AND ($3::int = 0 OR b.district_id = $3::int) "
+	    "  AND ($4::bigint IS NULL OR dc.id = $4::bigint) "
+	    "ORDER BY dc.id DESC LIMIT 1";
+	struct db_args a = {0};
+	char staff[24], idq[24], sig[48], url[600], expires_at[40], detail[48];
 	enum db_status st;
 	long idv;
 	int has_id = http_query(r, "id", idq, sizeof idq);
-	if (has_id < 0 || (has_id == 1 && parse_long(idq, 1, 9007199254740991L, &idv) != 0)) {
+	if (has_id < 0 || (has_id == 1 && parse_long(idq, 1, PARSE_EXACT_MAX, &idv) != 0)) {
 		http_error_field(r, "id", "must be a document id from the booking's uploads");
 		return;
 	}
-	snprintf(district, sizeof district, "%lld", r->auth.district_id);
+	/* The signed link names the officer it was made for. */
 	snprintf(staff, sizeof staff, "%lld", r->auth.id);
-	const char *p[] = { r->params[0], r->params[1], district, has_id == 1 ? idq : NULL };
-	PGresult *res = db_exec(sql, 4, p, &st);
+	db_arg_text(&a, r->params[0]);
+	db_arg_text(&a, r->params[1]);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, has_id == 1 ? idq : NULL);
+	PGresult *res = db_exec(sql, a.n, a.v, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
@@ -59,24 +61,25 @@ void document_link(struct http_req *r)
 		http_error(r, 404, "not_found", "no such document of a booking of your district");
 		goto out;
 	}
-	int64_t now_us = clock_now_us();
-	long long expires = now_us / 1000000 + cfg.signed_link_seconds;
+	const char *doc = db_col(res, 0, "id");
+	long long expires = clock_now_us() / 1000000 + cfg.signed_link_seconds;
 	clock_format((int64_t)expires * 1000000, expires_at, sizeof expires_at);
-	clock_format(now_us, now, sizeof now);
-	snprintf(expires_text, sizeof expires_text, "%lld", expires);
-	document_sign(db_get(res, 0, 0), staff, expires, sig);
-	snprintf(url, sizeof url, "%s/api/v1/documents/%s?u=%s&expires=%lld&sig=%s", cfg.public_url, db_get(res, 0, 0),
-		 staff, expires, sig);
-	const char *ap[] = { db_get(res, 0, 6), now, auth_role_name(r->auth.role), staff, db_get(res, 0, 0), expires_text };
-	if ((st = db_run(q_audit, 6, ap)) != DB_OK) {
+	document_sign(doc, staff, expires, sig);
+	snprintf(url, sizeof url, "%s/api/v1/documents/%s?u=%s&expires=%lld&sig=%s", cfg.public_url, doc, staff,
+	         expires, sig);
+	snprintf(detail, sizeof detail, "{\"expires\": %lld}", expires);
+	st = audit_request(r, db_col(res, 0, "district_id"), "document.link", "document", doc, detail);
+	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
 	http_reply_json(r, 200,
-			json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:I, s:s, s:s, s:s}}", "url", url, "expires_at", expires_at,
-				  "document", "id", (json_int_t)db_get_ll(res, 0, 0), "code", db_get(res, 0, 1), "sha256",
-				  db_get(res, 0, 2), "size", (json_int_t)db_get_ll(res, 0, 3), "media_type",
-				  db_get(res, 0, 4), "filename", db_get(res, 0, 5), "uploaded_at", db_get(res, 0, 7)));
+	                json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:I, s:s, s:s, s:s}}", "url", url, "expires_at",
+	                          expires_at, "document", "id", (json_int_t)db_col_ll(res, 0, "id"), "code",
+	                          db_col(res, 0, "document_code"), "sha256", db_col(res, 0, "sha256"), "size",
+	                          (json_int_t)db_col_ll(res, 0, "size"), "media_type", db_col(res, 0, "media_type"),
+	                          "filename", db_col(res, 0, "filename"), "uploaded_at",
+	                          db_col(res, 0, "uploaded_at")));
 out:
 	PQclear(res);
 }
@@ -100,16 +103,16 @@ static int document_send_sink(void *ctx, const void *p, size_t n)
 void document_view(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT dc.storage_key, dc.size, encode(dc.sha256, 'hex'), dc.media_type, dc.district_id, b.reference, "
-		"       dc.document_code "
-		"FROM document dc JOIN booking b ON b.id = dc.booking_id "
-		"JOIN staff s ON s.id = $2::int AND s.active AND (s.district_id IS NULL OR s.district_id = dc.district_id) "
-		"WHERE dc.id = $1::bigint";
+	    "SELECT dc.storage_key, dc.size, encode(dc.sha256, 'hex') AS sha256, dc.media_type, dc.district_id, "
+	    "       b.reference, dc.document_code "
+	    "FROM document dc JOIN booking b ON b.id = dc.booking_id "
+	    "JOIN staff s ON s.id = $2::int AND s.active AND (s.district_id IS NULL OR s.district_id = dc.district_id) "
+	    "WHERE dc.id = $1::bigint";
+	/* The link is the credential: the view is attributed to the officer it was made for. */
 	static const char q_audit[] =
-		"INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"SELECT $1, $2, s.role, s.id, 'document.view', 'document', $4, "
-		"       jsonb_build_object('booking', $5::text, 'code', $6::text, 'client', $7::text) "
-		"FROM staff s WHERE s.id = $3::int";
+	    "SELECT audit_write($1, $2, s.role, s.id, 'document.view', 'document', $4, "
+	    "                   jsonb_build_object('booking', $5::text, 'code', $6::text, 'client', $7::text)) "
+	    "FROM staff s WHERE s.id = $3::int";
 	char u[24], expires_text[24], sig[64], want[48], now[40], hex[65], disposition[80];
 	unsigned char digest[CRYPTO_SHA256_LEN];
 	long idv, staffv, expires;
@@ -117,9 +120,10 @@ void document_view(struct http_req *r)
 	PGresult *res = NULL;
 	struct document_send ds = { r, NULL };
 
-	if (parse_long(r->params[0], 1, 9007199254740991L, &idv) != 0 || http_query(r, "u", u, sizeof u) != 1 ||
-	    parse_long(u, 1, 2147483647L, &staffv) != 0 || http_query(r, "expires", expires_text, sizeof expires_text) != 1 ||
-	    parse_long(expires_text, 0, 9007199254740991L, &expires) != 0 || http_query(r, "sig", sig, sizeof sig) != 1) {
+	if (parse_long(r->params[0], 1, PARSE_EXACT_MAX, &idv) != 0 || http_query(r, "u", u, sizeof u) != 1 ||
+	    parse_long(u, 1, 2147483647L, &staffv) != 0 ||
+	    http_query(r, "expires", expires_text, sizeof expires_text) != 1 ||
+	    parse_long(expires_text, 0, PARSE_EXACT_MAX, &expires) != 0 || http_query(r, "sig", sig, sizeof sig) != 1) {
 		http_error(r, 403, "link_invalid", "this document link is not valid");
 		goto out;
 	}
@@ -144,32 +148,35 @@ void document_view(struct http_req *r)
 	}
 	/* Whole-file check before the first byte goes out: a damaged file is never half-sent. */
 	ds.digest = crypto_sha256_begin();
-	long long size = db_get_ll(res, 0, 1);
-	if (docstore_read(db_get(res, 0, 0), size, document_hash_sink, &ds) != 0) {
+	long long size = db_col_ll(res, 0, "size");
+	const char *key = db_col(res, 0, "storage_key");
+	if (docstore_read(key, size, document_hash_sink, &ds) != 0) {
 		http_error(r, 500, "storage_damaged", "the document could not be read back");
 		goto out;
 	}
 	crypto_sha256_end(ds.digest, digest);
 	ds.digest = NULL;
 	crypto_hex(digest, sizeof digest, hex);
-	if (strcmp(hex, db_get(res, 0, 2)) != 0) {
+	if (strcmp(hex, db_col(res, 0, "sha256")) != 0) {
 		http_error(r, 500, "storage_damaged", "the document does not match its recorded SHA-256");
 		goto out;
 	}
 	/* Every view is audited, and only an audited view is served. */
 	clock_now_text(now, sizeof now);
-	const char *ap[] = { db_get(res, 0, 4), now, u, r->params[0], db_get(res, 0, 5), db_get(res, 0, 6),
-			     r->client_addr };
-	if ((st = db_run(q_audit, 7, ap)) != DB_OK) {
+	const char *ap[] = {
+	    db_col(res, 0, "district_id"),   now,           u, r->params[0], db_col(res, 0, "reference"),
+	    db_col(res, 0, "document_code"), r->client_addr};
+	st = db_run(q_audit, 7, ap);
+	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	const char *type = db_get(res, 0, 3);
+	const char *type = db_col(res, 0, "media_type");
 	snprintf(disposition, sizeof disposition, "inline; filename=\"document-%ld.%s\"", idv,
 		 strcmp(type, "application/pdf") == 0 ? "pdf" : strcmp(type, "image/png") == 0 ? "png" : "jpg");
 	const char *h[] = { "Content-Disposition", disposition, "X-Frame-Options", "DENY", NULL };
 	http_reply_start(r, 200, type, h, (size_t)size);
-	if (strcmp(r->method, "HEAD") != 0 && docstore_read(db_get(res, 0, 0), size, document_send_sink, &ds) != 0)
+	if (strcmp(r->method, "HEAD") != 0 && docstore_read(key, size, document_send_sink, &ds) != 0)
 		log_warn("document %s: the reply was cut short", r->params[0]);
 out:
 	crypto_sha256_free(ds.digest);

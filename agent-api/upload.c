@@ -20,6 +20,8 @@
 #define UPLOAD_MAGIC_BYTES (64 * 1024)  /* what libmagic sees of the start of a file */
 #define UPLOAD_LIFETIME_HOURS 48
 #define UPLOAD_METADATA_MAX 2048
+#define UPLOAD_LOCK_TRIES     40 /* × UPLOAD_LOCK_WAIT_MS: 2 s */
+#define UPLOAD_LOCK_WAIT_MS   50
 
 /* ---- tus replies ---- */
 
@@ -51,7 +53,7 @@ static int upload_check_version(struct http_req *r)
 static int upload_parse_size(const char *s, long long *out)
 {
 	long v;
-	if (!s || parse_long(s, 0, 9007199254740991L, &v) != 0)
+	if (!s || parse_long(s, 0, PARSE_EXACT_MAX, &v) != 0)
 		return -1;
 	*out = v;
 	return 0;
@@ -159,18 +161,20 @@ void upload_create(struct http_req *r)
 {
 	/* The visit must be this agent's and at the door; the document on its checklist. */
 	static const char q_visit[] =
-		"SELECT b.id, b.district_id, b.status IN ('arrived', 'documents_collected'), "
-		"       EXISTS (SELECT 1 FROM service_document sd WHERE sd.service_code = b.service_code AND sd.code = $3) "
-		"FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
+	    "SELECT b.id, b.district_id, b.status IN ('arrived', 'documents_collected') AS at_door, "
+	    "       EXISTS (SELECT 1 FROM service_document sd WHERE sd.service_code = b.service_code AND sd.code = $3) "
+	    "         AS on_checklist "
+	    "FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
 	static const char q_insert[] =
 		"INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
 		"                    stored, created_at, updated_at, expires_at) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
 		"        $10::timestamptz + make_interval(hours => $11))";
 	struct upload_meta m;
+	struct db_args visit = {0}, ins = {0};
 	long long length = 0, stored = 0;
 	unsigned char raw[16];
-	char id[DOCSTORE_ID_LEN + 1], agent[24], now[40], len_text[24], stored_text[24], hours[8], location[80];
+	char id[DOCSTORE_ID_LEN + 1], now[40], location[80];
 	enum db_status st;
 	PGresult *res = NULL;
 	int created = 0;
@@ -195,9 +199,10 @@ void upload_create(struct http_req *r)
 		http_error(r, 500, "storage_unavailable", "documents cannot be stored right now");
 		goto out;
 	}
-	snprintf(agent, sizeof agent, "%lld", r->auth.id);
-	const char *vp[] = { m.reference, agent, m.document };
-	res = db_exec(q_visit, 3, vp, &st);
+	db_arg_text(&visit, m.reference);
+	db_arg_ll(&visit, r->auth.id);
+	db_arg_text(&visit, m.document);
+	res = db_exec(q_visit, visit.n, visit.v, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
@@ -206,11 +211,11 @@ void upload_create(struct http_req *r)
 		http_error(r, 404, "not_found", "no visit with this reference is assigned to you");
 		goto out;
 	}
-	if (db_get(res, 0, 2)[0] != 't') {
+	if (!db_col_true(res, 0, "at_door")) {
 		http_error(r, 409, "wrong_state", "documents are uploaded once you have arrived at the visit");
 		goto out;
 	}
-	if (db_get(res, 0, 3)[0] != 't') {
+	if (!db_col_true(res, 0, "on_checklist")) {
 		http_error_field(r, "document", "is not on this visit's checklist");
 		goto out;
 	}
@@ -225,12 +230,19 @@ void upload_create(struct http_req *r)
 	}
 	created = 1;
 	clock_now_text(now, sizeof now);
-	snprintf(len_text, sizeof len_text, "%lld", length);
-	snprintf(stored_text, sizeof stored_text, "%lld", stored);
-	snprintf(hours, sizeof hours, "%d", UPLOAD_LIFETIME_HOURS);
-	const char *ip[] = { id, db_get(res, 0, 0), db_get(res, 0, 1), agent, m.document, m.filename, len_text, m.sha256,
-			     stored_text, now, hours };
-	if ((st = db_run(q_insert, 11, ip)) != DB_OK) {
+	db_arg_text(&ins, id);
+	db_arg_text(&ins, db_col(res, 0, "id"));
+	db_arg_text(&ins, db_col(res, 0, "district_id"));
+	db_arg_ll(&ins, r->auth.id);
+	db_arg_text(&ins, m.document);
+	db_arg_text(&ins, m.filename);
+	db_arg_ll(&ins, length);
+	db_arg_text(&ins, m.sha256);
+	db_arg_ll(&ins, stored);
+	db_arg_text(&ins, now);
+	db_arg_ll(&ins, UPLOAD_LIFETIME_HOURS);
+	st = db_run(q_insert, ins.n, ins.v);
+	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
@@ -259,10 +271,12 @@ struct upload_row {
 static int upload_load(struct http_req *r, struct upload_row *u)
 {
 	static const char sql[] =
-		"SELECT u.\"offset\", u.length, u.stored, u.status = 'complete', u.expires_at <= $3::timestamptz, "
-		"       encode(u.sha256, 'hex'), u.booking_id, u.district_id, u.document_code, u.filename, b.reference "
-		"FROM upload u JOIN booking b ON b.id = u.booking_id WHERE u.id = $1 AND u.agent_id = $2";
-	char agent[24], now[40];
+	    "SELECT u.\"offset\", u.length, u.stored, u.status = 'complete' AS complete, "
+	    "       u.expires_at <= $3::timestamptz AS expired, encode(u.sha256, 'hex') AS sha256, u.booking_id, "
+	    "       u.district_id, u.document_code, u.filename, b.reference "
+	    "FROM upload u JOIN booking b ON b.id = u.booking_id WHERE u.id = $1 AND u.agent_id = $2";
+	struct db_args a = {0};
+	char now[40];
 	enum db_status st;
 	int rc = 1;
 	memset(u, 0, sizeof *u);
@@ -270,27 +284,28 @@ static int upload_load(struct http_req *r, struct upload_row *u)
 		http_error(r, 404, "not_found", "no such upload");
 		return 1;
 	}
-	snprintf(agent, sizeof agent, "%lld", r->auth.id);
 	clock_now_text(now, sizeof now);
-	const char *p[] = { r->params[0], agent, now };
-	PGresult *res = db_exec(sql, 3, p, &st);
+	db_arg_text(&a, r->params[0]);
+	db_arg_ll(&a, r->auth.id);
+	db_arg_text(&a, now);
+	PGresult *res = db_exec(sql, a.n, a.v, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		rc = -1;
 	} else if (PQntuples(res) != 1) {
 		http_error(r, 404, "not_found", "no such upload of yours");
 	} else {
-		u->offset = db_get_ll(res, 0, 0);
-		u->length = db_get_ll(res, 0, 1);
-		u->stored = db_get_ll(res, 0, 2);
-		u->complete = db_get(res, 0, 3)[0] == 't';
-		u->expired = db_get(res, 0, 4)[0] == 't';
-		snprintf(u->sha256, sizeof u->sha256, "%s", db_get(res, 0, 5));
-		snprintf(u->booking_id, sizeof u->booking_id, "%s", db_get(res, 0, 6));
-		snprintf(u->district_id, sizeof u->district_id, "%s", db_get(res, 0, 7));
-		snprintf(u->document, sizeof u->document, "%s", db_get(res, 0, 8));
-		snprintf(u->filename, sizeof u->filename, "%s", db_get(res, 0, 9));
-		snprintf(u->reference, sizeof u->reference, "%s", db_get(res, 0, 10));
+		u->offset = db_col_ll(res, 0, "offset");
+		u->length = db_col_ll(res, 0, "length");
+		u->stored = db_col_ll(res, 0, "stored");
+		u->complete = db_col_true(res, 0, "complete");
+		u->expired = db_col_true(res, 0, "expired");
+		snprintf(u->sha256, sizeof u->sha256, "%s", db_col(res, 0, "sha256"));
+		snprintf(u->booking_id, sizeof u->booking_id, "%s", db_col(res, 0, "booking_id"));
+		snprintf(u->district_id, sizeof u->district_id, "%s", db_col(res, 0, "district_id"));
+		snprintf(u->document, sizeof u->document, "%s", db_col(res, 0, "document_code"));
+		snprintf(u->filename, sizeof u->filename, "%s", db_col(res, 0, "filename"));
+		snprintf(u->reference, sizeof u->reference, "%s", db_col(res, 0, "reference"));
 		rc = 0;
 		if (u->expired && !u->complete) {
 			http_error(r, 410, "upload_expired", "this upload has expired; start it again");
@@ -318,19 +333,21 @@ void upload_head(struct http_req *r)
  * advisory lock on the thread's connection, released before the handler returns. */
 static int upload_lock(const char *id, int lock)
 {
-	static const char q_lock[] = "SELECT pg_try_advisory_lock(7315100, hashtext($1))";
-	static const char q_unlock[] = "SELECT pg_advisory_unlock(7315100, hashtext($1))";
+#define UPLOAD_LOCK_CLASS "7315100" /* the advisory lock space of uploads */
+	static const char q_lock[] = "SELECT pg_try_advisory_lock(" UPLOAD_LOCK_CLASS ", hashtext($1)) AS ok";
+	static const char q_unlock[] = "SELECT pg_advisory_unlock(" UPLOAD_LOCK_CLASS ", hashtext($1)) AS ok";
+#undef UPLOAD_LOCK_CLASS
 	enum db_status st;
 	const char *p[] = { id };
 	/* A request that has just replied may still be releasing the lock (or a cut request
 	 * still be storing what it received): wait up to 2 s before answering 423. */
 	for (int tries = 0;; tries++) {
 		PGresult *res = db_exec(lock ? q_lock : q_unlock, 1, p, &st);
-		int ok = st == DB_OK && db_get(res, 0, 0) && db_get(res, 0, 0)[0] == 't';
+		int ok = st == DB_OK && db_col_true(res, 0, "ok");
 		PQclear(res);
-		if (ok || !lock || st != DB_OK || tries >= 40)
+		if (ok || !lock || st != DB_OK || tries >= UPLOAD_LOCK_TRIES)
 			return ok ? 0 : -1;
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		struct timespec ts = {0, UPLOAD_LOCK_WAIT_MS * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -385,19 +402,20 @@ static void upload_discard(const char *id)
 static void upload_finish(struct http_req *r, const char *id, struct upload_row *u)
 {
 	static const char q_doc[] =
-		"WITH d AS (INSERT INTO document (booking_id, district_id, document_code, filename, size, sha256, media_type, "
-		"                                 storage_key, uploaded_by, uploaded_at) "
-		"           VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10) "
-		"           ON CONFLICT (booking_id, document_code, sha256) DO NOTHING RETURNING id), "
-		"a AS (INSERT INTO audit_log (district_id, at, actor_role, actor_id, action, object_type, object_ref, detail) "
-		"      SELECT $2, $10, 'agent', $9, 'document.upload', 'booking', $11, "
-		"             jsonb_build_object('document', d.id, 'code', $3::text, 'size', $5::bigint, 'sha256', $6::text) "
-		"        FROM d RETURNING 1) "
-		"SELECT (SELECT id FROM d), (SELECT count(*) FROM a)";
+	    "WITH d AS (INSERT INTO document (booking_id, district_id, document_code, filename, size, sha256, "
+	    "media_type, "
+	    "                                 storage_key, uploaded_by, uploaded_at) "
+	    "           VALUES ($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8, $9, $10) "
+	    "           ON CONFLICT (booking_id, document_code, sha256) DO NOTHING RETURNING id) "
+	    "SELECT d.id, audit_write($2, $10, 'agent', $9, 'document.upload', 'booking', $11, "
+	    "                         jsonb_build_object('document', d.id, 'code', $3::text, 'size', $5::bigint, "
+	    "                                            'sha256', $6::text)) "
+	    "FROM d";
 	static const char q_done[] = "UPDATE upload SET status = 'complete', updated_at = $2 WHERE id = $1";
 	struct upload_check c = { crypto_sha256_begin(), xmalloc(UPLOAD_MAGIC_BYTES), 0 };
+	struct db_args doc = {0};
 	unsigned char digest[CRYPTO_SHA256_LEN];
-	char hex[65], now[40], agent[24], size[24], offset[24];
+	char hex[65], now[40], offset[24];
 	enum db_status st;
 	PGresult *res = NULL;
 
@@ -424,17 +442,30 @@ static void upload_finish(struct http_req *r, const char *id, struct upload_row 
 		goto out;
 	}
 	clock_now_text(now, sizeof now);
-	snprintf(agent, sizeof agent, "%lld", r->auth.id);
-	snprintf(size, sizeof size, "%lld", u->length);
-	const char *dp[] = { u->booking_id, u->district_id, u->document, u->filename, size, hex, type, id, agent, now,
-			     u->reference };
+	db_arg_text(&doc, u->booking_id);
+	db_arg_text(&doc, u->district_id);
+	db_arg_text(&doc, u->document);
+	db_arg_text(&doc, u->filename);
+	db_arg_ll(&doc, u->length);
+	db_arg_text(&doc, hex);
+	db_arg_text(&doc, type);
+	db_arg_text(&doc, id);
+	db_arg_ll(&doc, r->auth.id);
+	db_arg_text(&doc, now);
+	db_arg_text(&doc, u->reference);
 	const char *up[] = { id, now };
-	if ((st = db_begin()) != DB_OK || !(res = db_exec(q_doc, 11, dp, &st)) || (st = db_run(q_done, 2, up)) != DB_OK ||
-	    (st = db_commit()) != DB_OK) {
+	st = db_begin();
+	if (st == DB_OK)
+		res = db_exec(q_doc, doc.n, doc.v, &st);
+	if (st == DB_OK)
+		st = db_run(q_done, 2, up);
+	if (st == DB_OK)
+		st = db_commit();
+	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	if (!db_get(res, 0, 0))
+	if (PQntuples(res) == 0)
 		docstore_remove(id); /* the same bytes were recorded for this document already */
 	log_info("upload %s complete: %s of %s, %lld bytes, %s", id, u->document, u->reference, u->length, type);
 	snprintf(offset, sizeof offset, "%lld", u->length);
@@ -458,7 +489,8 @@ void upload_patch(struct http_req *r)
 	unsigned char *buf = NULL;
 	long long claimed, content_length, got = 0;
 	int locked = 0, has_checksum = 0;
-	char now[40], offset_text[24], stored_text[24], old_offset[24];
+	struct db_args progress = {0};
+	char now[40], offset_text[24];
 	enum db_status st;
 	const char *id = r->params[0];
 
@@ -564,11 +596,13 @@ void upload_patch(struct http_req *r)
 			goto out;
 		}
 		clock_now_text(now, sizeof now);
-		snprintf(offset_text, sizeof offset_text, "%lld", w.offset);
-		snprintf(stored_text, sizeof stored_text, "%lld", w.stored);
-		snprintf(old_offset, sizeof old_offset, "%lld", u.offset);
-		const char *p[] = { id, offset_text, stored_text, now, old_offset };
-		if ((st = db_run(q_progress, 5, p)) != DB_OK) {
+		db_arg_text(&progress, id);
+		db_arg_ll(&progress, w.offset);
+		db_arg_ll(&progress, w.stored);
+		db_arg_text(&progress, now);
+		db_arg_ll(&progress, u.offset);
+		st = db_run(q_progress, progress.n, progress.v);
+		if (st != DB_OK) {
 			/* Not acknowledged: the bytes beyond u.stored are cut off on the next PATCH. */
 			http_error_db(r, st);
 			goto out;

@@ -31,6 +31,7 @@ int buf_vprintf(buf_t *b, const char *fmt, va_list ap) __attribute__((format(pri
 int buf_put_html(buf_t *b, const char *s);
 
 /* Parses a whole decimal integer in [min, max]; 0 on success. */
+#define PARSE_EXACT_MAX 9007199254740991L /* 2^53 - 1: the largest integer every JSON reader holds exactly */
 int parse_long(const char *s, long min, long max, long *out);
 int parse_double(const char *s, double *out);
 

@@ -14,5 +14,7 @@ void account_dev_clock(struct http_req *r);   /* POST /api/v1/dev/clock (env tes
 
 /* E.164: + and 8 to 15 digits, no leading zero. 1 when valid. */
 int account_phone_valid(const char *phone);
+/* What a refused phone number is told. */
+#define ACCOUNT_PHONE_FORMAT "must be in international format, e.g. +919876543210"
 
 #endif

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "util.h"
 
+#define SLOTS_DAYS_DEFAULT 7
 
 /* Reads a query number in [min, max] into out; replies 400 and returns -1 when bad. */
 static int slots_query_number(struct http_req *r, const char *name, double min, double max, double *out)
@@ -96,12 +97,12 @@ void slots_list(struct http_req *r)
 {
 	/* The zone whose polygon covers the place, its time zone and the first local day. */
 	static const char q_place[] =
-		"SELECT (SELECT count(*) FROM service WHERE code = $1 AND active), z.id, z.time_zone, "
-		"       coalesce($4::date, ($5::timestamptz AT TIME ZONE z.time_zone)::date)::text "
-		"FROM (SELECT 1) one "
-		"LEFT JOIN LATERAL (SELECT z.id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
-		"                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) "
-		"                    ORDER BY z.id LIMIT 1) z ON true";
+	    "SELECT (SELECT count(*) FROM service WHERE code = $1 AND active) AS services, z.id AS zone, z.time_zone, "
+	    "       coalesce($4::date, ($5::timestamptz AT TIME ZONE z.time_zone)::date)::text AS first_day "
+	    "FROM (SELECT 1) one "
+	    "LEFT JOIN LATERAL (SELECT z.id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
+	    "                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) "
+	    "                    ORDER BY z.id LIMIT 1) z ON true";
 	/* The windows of the agents who could serve it: capable, active, of that zone, from
 	 * the later of the first day and now + lead time. The few capable agents first, then
 	 * their windows by primary key: several times cheaper than joining every window of
@@ -119,9 +120,10 @@ void slots_list(struct http_req *r)
 		"                                     $4::timestamptz + make_interval(mins => $6::int)) "
 		"         AND w.starts_at < ($3::date + $5::int)::timestamp AT TIME ZONE $7 "
 		"       GROUP BY w.starts_at) w";
-	char service[48], from[16], days_text[8], now[40], days[8], lat_text[32], lon_text[32], lead[16], key[96];
+	struct db_args place = {0}, windows = {0};
+	char service[48], from[16], days_text[8], now[40], key[96];
 	double lat, lon;
-	long ndays = 7, zone;
+	long ndays = SLOTS_DAYS_DEFAULT, zone;
 	enum db_status st;
 	PGresult *res = NULL, *win = NULL;
 	char *cached = NULL;
@@ -144,34 +146,43 @@ void slots_list(struct http_req *r)
 		http_error_field(r, "days", msg);
 		goto out;
 	}
-	snprintf(lat_text, sizeof lat_text, "%.7f", lat);
-	snprintf(lon_text, sizeof lon_text, "%.7f", lon);
-	snprintf(days, sizeof days, "%ld", ndays);
-	snprintf(lead, sizeof lead, "%ld", cfg.booking_lead_minutes);
 	clock_now_text(now, sizeof now);
-	const char *params[] = { service, lat_text, lon_text, has_from ? from : NULL, now };
-	res = db_exec(q_place, 5, params, &st);
+	db_arg_text(&place, service);
+	db_arg_double(&place, lat);
+	db_arg_double(&place, lon);
+	db_arg_text(&place, has_from ? from : NULL);
+	db_arg_text(&place, now);
+	res = db_exec(q_place, place.n, place.v, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	if (db_get_ll(res, 0, 0) == 0) {
+	if (db_col_ll(res, 0, "services") == 0) {
 		http_error_field(r, "service", "no such service");
 		goto out;
 	}
-	if (!db_get(res, 0, 1)) {
+	if (!db_col(res, 0, "zone")) {
 		http_error(r, 422, "outside_service_area", "this place is outside every zone served by Mitan");
 		goto out;
 	}
-	zone = db_get_ll(res, 0, 1);
-	snprintf(key, sizeof key, "%ld|%s|%s|%ld", zone, service, db_get(res, 0, 3), ndays);
-	if (cfg.slots_cache_ms > 0 && (cached = slots_cache_get(key, zone))) {
+	zone = db_col_ll(res, 0, "zone");
+	const char *first_day = db_col(res, 0, "first_day");
+	snprintf(key, sizeof key, "%ld|%s|%s|%ld", zone, service, first_day, ndays);
+	if (cfg.slots_cache_ms > 0)
+		cached = slots_cache_get(key, zone);
+	if (cached) {
 		http_reply_json_text(r, 200, cached);
 		goto out;
 	}
 	unsigned generation = slots_generation_of(zone);
-	const char *wp[] = { db_get(res, 0, 1), service, db_get(res, 0, 3), now, days, lead, db_get(res, 0, 2) };
-	win = db_exec(q_windows, 7, wp, &st);
+	db_arg_ll(&windows, zone);
+	db_arg_text(&windows, service);
+	db_arg_text(&windows, first_day);
+	db_arg_text(&windows, now);
+	db_arg_ll(&windows, ndays);
+	db_arg_ll(&windows, cfg.booking_lead_minutes);
+	db_arg_text(&windows, db_col(res, 0, "time_zone"));
+	win = db_exec(q_windows, windows.n, windows.v, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "log.h"
 #include "util.h"
+
 /* ---- reassignment ---- */
 
 enum office_outcome { OFFICE_MOVED, OFFICE_UNPLACED, OFFICE_FROZEN, OFFICE_GONE, OFFICE_NO_AGENT };

@@ -1,43 +1,34 @@
 #include "office/office.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "account/account.h"
-#include "booking/booking.h"
 #include "clock.h"
 #include "config.h"
-#include "crypto.h"
-#include "log.h"
 #include "planner/plan.h"
-#include "util.h"
-#include "booking/visit.h"
+
 /* ---- plans ---- */
 
 void office_plan_run(struct http_req *r)
 {
-	static const char *const fields[] = { "date", "zone", NULL };
 	static const char q_zones[] =
 		"SELECT z.code FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND ($2::text IS NULL OR z.code = $2) "
 		"ORDER BY z.code";
-	struct jv v = { 0 };
-	char actor[24], district[24];
+	const char *day = NULL, *zone = NULL;
+	const struct jv_field fields[] = {
+	    JV_STR_OK("date", 1, 10, 10, clock_date_valid, "must be YYYY-MM-DD", &day),
+	    JV_STR("zone", 0, 2, 16, &zone),
+	    JV_END,
+	};
+	struct db_args a = {0};
 	enum db_status st;
 	json_t *out = NULL;
+	PGresult *zones = NULL;
 
-	jv_only(&v, r->json, "", fields);
-	const char *day = jv_string(&v, r->json, "", "date", 1, 10, 10);
-	if (!v.failed && !clock_date_valid(day))
-		jv_fail(&v, "", "date", "must be YYYY-MM-DD");
-	const char *zone = jv_string(&v, r->json, "", "zone", 0, 2, 16);
-	if (v.failed) {
-		jv_reply(r, &v);
+	if (jv_check_or_reply(r, fields) != 0)
 		return;
-	}
-	office_ids(r, actor, district);
-	const char *p[] = { district, zone };
-	PGresult *zones = db_exec(q_zones, 2, p, &st);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, zone);
+	zones = db_exec(q_zones, a.n, a.v, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
@@ -46,13 +37,14 @@ void office_plan_run(struct http_req *r)
 		http_error(r, 404, "not_found", "no such zone in your district");
 		goto out;
 	}
-	struct plan_options o = { .seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s, .max_rounds = 4 };
+	/* max_rounds: the planner's default */
+	struct plan_options o = {.seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s};
 	out = json_array();
 	for (int i = 0; i < PQntuples(zones); i++) {
 		struct plan_report rep;
 		int found = 0;
-		st = plan_zone_day(db_get(zones, i, 0), day, r->auth.district_id, auth_role_name(r->auth.role), r->auth.id,
-				   &o, 0, &rep, &found);
+		st = plan_zone_day(db_col(zones, i, "code"), day, r->auth.district_id, auth_role_name(r->auth.role),
+		                   r->auth.id, &o, 0, &rep, &found);
 		if (st != DB_OK) {
 			http_error_db(r, st);
 			goto out;
@@ -93,7 +85,8 @@ void office_plan_get(struct http_req *r)
 		"         'agents', coalesce((SELECT jsonb_agg(p.j ORDER BY p.code) FROM per_agent p WHERE p.zone_id = z.id), '[]')) "
 		"       ORDER BY z.code), '[]')::text "
 		"FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND ($3::text IS NULL OR z.code = $3)";
-	char actor[24], district[24], day[16], zone[20];
+	struct db_args a = {0};
+	char day[16], zone[20];
 	enum db_status st;
 	PGresult *res = NULL;
 	int has_day = http_query(r, "date", day, sizeof day);
@@ -106,9 +99,10 @@ void office_plan_get(struct http_req *r)
 		http_error_field(r, "zone", "is not a zone code");
 		return;
 	}
-	office_ids(r, actor, district);
-	const char *p[] = { district, day, has_zone ? zone : NULL };
-	res = db_exec(sql, 3, p, &st);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, day);
+	db_arg_text(&a, has_zone ? zone : NULL);
+	res = db_exec(sql, a.n, a.v, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
 	else if (has_zone && strcmp(db_get(res, 0, 0), "[]") == 0)
