@@ -105,10 +105,12 @@ void sms_dead_letters(struct http_req *r)
 	static const char sql[] =
 		"SELECT coalesce(json_agg(json_build_object('id', m.id, 'to', m.to_phone, 'template', m.template, "
 		"  'language', m.language, 'attempts', m.attempts, 'error', m.last_error, 'reference', b.reference, "
-		"  'created_at', rfc3339(m.created_at, 'Asia/Kolkata'), 'failed_at', rfc3339(m.updated_at, 'Asia/Kolkata')) "
+		"  'created_at', rfc3339(m.created_at, coalesce(d.time_zone, 'UTC')), "
+		"  'failed_at', rfc3339(m.updated_at, coalesce(d.time_zone, 'UTC'))) "
 		"  ORDER BY m.updated_at DESC, m.id DESC), '[]')::text "
 		"FROM (SELECT * FROM sms_outbox WHERE status = 'failed' AND ($1::int = 0 OR district_id = $1::int) "
-		"      ORDER BY updated_at DESC, id DESC LIMIT $2::int) m LEFT JOIN booking b ON b.id = m.booking_id";
+		"      ORDER BY updated_at DESC, id DESC LIMIT $2::int) m LEFT JOIN booking b ON b.id = m.booking_id "
+		"LEFT JOIN district d ON d.id = m.district_id";
 	struct db_args a = {0};
 	char limit_text[16];
 	long limit = SMS_DEAD_LETTERS_DEFAULT;

@@ -284,10 +284,11 @@ out:
 void account_dev_sms(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT coalesce(json_agg(json_build_object('id', id, 'to', to_phone, 'template', template, "
-		"  'language', language, 'body', body, 'status', status, 'created_at', rfc3339(created_at, 'Asia/Kolkata')) "
-		"  ORDER BY id DESC), '[]')::text "
-		"FROM (SELECT * FROM sms_outbox WHERE to_phone = $1 ORDER BY id DESC LIMIT 50) m";
+		"SELECT coalesce(json_agg(json_build_object('id', m.id, 'to', m.to_phone, 'template', m.template, "
+		"  'language', m.language, 'body', m.body, 'status', m.status, "
+		"  'created_at', rfc3339(m.created_at, coalesce(d.time_zone, 'UTC'))) ORDER BY m.id DESC), '[]')::text "
+		"FROM (SELECT * FROM sms_outbox WHERE to_phone = $1 ORDER BY id DESC LIMIT 50) m "
+		"LEFT JOIN district d ON d.id = m.district_id";
 	char phone[24];
 	if (strcmp(cfg.sms_driver, "log") != 0) {
 		http_error(r, 404, "not_found", "no such resource");

@@ -79,7 +79,7 @@ void office_plan_get(struct http_req *r)
 		"                     'visits', jsonb_agg(x.j ORDER BY x.route_order NULLS LAST, x.window_start, x.id)) AS j, a.code "
 		"                   FROM visit x JOIN agent a ON a.id = x.agent_id GROUP BY x.zone_id, a.id, a.code, a.name) "
 		"SELECT coalesce(jsonb_agg(jsonb_build_object('zone', z.code, 'date', $2::text, "
-		"         'last_run', (SELECT jsonb_build_object('at', rfc3339(pr.created_at, 'Asia/Kolkata'), 'travel_km', round(pr.travel_km::numeric, 3), "
+		"         'last_run', (SELECT jsonb_build_object('at', rfc3339(pr.created_at, (SELECT d.time_zone FROM district d WHERE d.id = pr.district_id)), 'travel_km', round(pr.travel_km::numeric, 3), "
 		"                             'moved', pr.moved, 'unroutable', pr.unroutable) FROM plan_run pr "
 		"                       WHERE pr.zone_id = z.id AND pr.day = $2::date ORDER BY pr.id DESC LIMIT 1), "
 		"         'agents', coalesce((SELECT jsonb_agg(p.j ORDER BY p.code) FROM per_agent p WHERE p.zone_id = z.id), '[]')) "
