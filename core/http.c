@@ -316,6 +316,90 @@ void jv_reply(struct http_req *r, const struct jv *v)
 	http_error_with_field(r, v->field, "%s: %s", v->field, v->message);
 }
 
+/* Free text: like jv_string, but a resident's account of what happened may hold line breaks
+ * and tabs (no other control characters), and must not be only blanks. */
+static const char *jv_text(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
+{
+	char msg[96];
+	size_t chars = 0;
+	int visible = 0;
+	json_t *m = jv_member(v, obj, where, f->key, f->required);
+	if (!m)
+		return NULL;
+	if (!json_is_string(m)) {
+		jv_fail(v, where, f->key, "must be a string");
+		return NULL;
+	}
+	const unsigned char *s = (const unsigned char *)json_string_value(m);
+	if (json_string_length(m) != strlen((const char *)s)) {
+		jv_fail(v, where, f->key, "must not contain NUL");
+		return NULL;
+	}
+	for (const unsigned char *p = s; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f) {
+			jv_fail(v, where, f->key, "must not contain control characters other than line breaks");
+			return NULL;
+		}
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+		if (*p > 0x20)
+			visible = 1;
+	}
+	if (!visible || chars < (size_t)f->min || chars > (size_t)f->max) {
+		snprintf(msg, sizeof msg, "must be %zu to %zu characters long, not only blanks", (size_t)f->min,
+			 (size_t)f->max);
+		jv_fail(v, where, f->key, msg);
+		return NULL;
+	}
+	return (const char *)s;
+}
+
+/* One of the row's choices; the message lists them ("must be a, b or c"). */
+static const char *jv_choice(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
+{
+	char msg[sizeof v->message];
+	size_t len;
+	json_t *m = jv_member(v, obj, where, f->key, f->required);
+	if (!m)
+		return NULL;
+	if (!json_is_string(m)) {
+		jv_fail(v, where, f->key, "must be a string");
+		return NULL;
+	}
+	for (size_t i = 0; f->choices[i]; i++)
+		if (strcmp(json_string_value(m), f->choices[i]) == 0)
+			return f->choices[i];
+	len = (size_t)snprintf(msg, sizeof msg, "must be %s", f->choices[0]);
+	for (size_t i = 1; f->choices[i] && len < sizeof msg; i++)
+		len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", f->choices[i + 1] ? ", " : " or ",
+					f->choices[i]);
+	jv_fail(v, where, f->key, msg);
+	return NULL;
+}
+
+/* A list of at most max strings, each accepted by the row's ok(). */
+static json_t *jv_array(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
+{
+	char msg[sizeof v->message];
+	size_t i;
+	json_t *e, *m = jv_member(v, obj, where, f->key, f->required);
+	if (!m)
+		return NULL;
+	if (!json_is_array(m) || json_array_size(m) > (size_t)f->max) {
+		snprintf(msg, sizeof msg, "must be a list of at most %zu values", (size_t)f->max);
+		jv_fail(v, where, f->key, msg);
+		return NULL;
+	}
+	json_array_foreach(m, i, e) {
+		if (!json_is_string(e) || (f->ok && !f->ok(json_string_value(e)))) {
+			snprintf(msg, sizeof msg, "each %s", f->why ? f->why : "must be a valid string");
+			jv_fail(v, where, f->key, msg);
+			return NULL;
+		}
+	}
+	return m;
+}
+
 /* A member no row of the table names fails the check. */
 static void jv_only_table(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields)
 {
@@ -349,6 +433,19 @@ int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field
 			if (jv_number(v, obj, where, f->key, f->required, f->min, f->max, f->num) && f->present)
 				*f->present = 1;
 			break;
+		case JV_TEXT:
+		case JV_CHOICE: {
+			const char *s = f->kind == JV_TEXT ? jv_text(v, obj, where, f) : jv_choice(v, obj, where, f);
+			if (f->str)
+				*f->str = s;
+			break;
+		}
+		case JV_ARRAY: {
+			json_t *a = jv_array(v, obj, where, f);
+			if (f->obj)
+				*f->obj = a;
+			break;
+		}
 		case JV_OBJECT: {
 			json_t *o = jv_object(v, obj, where, f->key, f->required);
 			if (f->obj)
