@@ -247,37 +247,60 @@ static json_t *jv_member(struct jv *v, json_t *obj, const char *where, const cha
 	return m && !json_is_null(m) ? m : NULL;
 }
 
+/* The member `key` when it is a string; NULL when absent, or when it is not (then failed). */
+static json_t *jv_member_string(struct jv *v, json_t *obj, const char *where, const char *key, int required)
+{
+	json_t *m = jv_member(v, obj, where, key, required);
+	if (m && !json_is_string(m)) {
+		jv_fail(v, where, key, "must be a string");
+		return NULL;
+	}
+	return m;
+}
+
+/* A string's characters: no control characters (but line breaks and tabs when `lines`),
+ * no NUL; counts them, and whether any is more than a blank. 0 when it holds. */
+static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m, int lines, size_t *chars,
+		    int *visible)
+{
+	const unsigned char *s = (const unsigned char *)json_string_value(m);
+	*chars = 0;
+	*visible = 0;
+	for (const unsigned char *p = s; *p; p++) {
+		int line = *p == '\n' || *p == '\r' || *p == '\t';
+		if ((*p < 0x20 && !(lines && line)) || *p == 0x7f) {
+			jv_fail(v, where, key,
+				lines ? "must not contain control characters other than line breaks"
+				      : "must not contain control characters");
+			return -1;
+		}
+		if ((*p & 0xc0) != 0x80)
+			(*chars)++;
+		if (*p > 0x20)
+			*visible = 1;
+	}
+	if (json_string_length(m) != strlen((const char *)s)) {
+		jv_fail(v, where, key, "must not contain NUL");
+		return -1;
+	}
+	return 0;
+}
+
 const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
 		      size_t maxlen)
 {
 	char msg[96];
-	json_t *m = jv_member(v, obj, where, key, required);
-	if (!m)
+	size_t chars;
+	int visible;
+	json_t *m = jv_member_string(v, obj, where, key, required);
+	if (!m || jv_chars(v, where, key, m, 0, &chars, &visible) != 0)
 		return NULL;
-	if (!json_is_string(m)) {
-		jv_fail(v, where, key, "must be a string");
-		return NULL;
-	}
-	const unsigned char *s = (const unsigned char *)json_string_value(m);
-	size_t chars = 0;
-	for (const unsigned char *p = s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			jv_fail(v, where, key, "must not contain control characters");
-			return NULL;
-		}
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
-	if (json_string_length(m) != strlen((const char *)s)) {
-		jv_fail(v, where, key, "must not contain NUL");
-		return NULL;
-	}
 	if (chars < minlen || chars > maxlen) {
 		snprintf(msg, sizeof msg, "must be %zu to %zu characters long", minlen, maxlen);
 		jv_fail(v, where, key, msg);
 		return NULL;
 	}
-	return (const char *)s;
+	return json_string_value(m);
 }
 
 int jv_number(struct jv *v, json_t *obj, const char *where, const char *key, int required, double min, double max,
@@ -316,42 +339,23 @@ void jv_reply(struct http_req *r, const struct jv *v)
 	http_error_with_field(r, v->field, "%s: %s", v->field, v->message);
 }
 
-/* Free text: like jv_string, but a resident's account of what happened may hold line breaks
- * and tabs (no other control characters), and must not be only blanks. */
+/* Free text (an account of what happened, a note): like jv_string, but line breaks and tabs
+ * are allowed, and only blanks is not enough. */
 static const char *jv_text(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
 {
 	char msg[96];
-	size_t chars = 0;
-	int visible = 0;
-	json_t *m = jv_member(v, obj, where, f->key, f->required);
-	if (!m)
+	size_t chars;
+	int visible;
+	json_t *m = jv_member_string(v, obj, where, f->key, f->required);
+	if (!m || jv_chars(v, where, f->key, m, 1, &chars, &visible) != 0)
 		return NULL;
-	if (!json_is_string(m)) {
-		jv_fail(v, where, f->key, "must be a string");
-		return NULL;
-	}
-	const unsigned char *s = (const unsigned char *)json_string_value(m);
-	if (json_string_length(m) != strlen((const char *)s)) {
-		jv_fail(v, where, f->key, "must not contain NUL");
-		return NULL;
-	}
-	for (const unsigned char *p = s; *p; p++) {
-		if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f) {
-			jv_fail(v, where, f->key, "must not contain control characters other than line breaks");
-			return NULL;
-		}
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-		if (*p > 0x20)
-			visible = 1;
-	}
 	if (!visible || chars < (size_t)f->min || chars > (size_t)f->max) {
 		snprintf(msg, sizeof msg, "must be %zu to %zu characters long, not only blanks", (size_t)f->min,
 			 (size_t)f->max);
 		jv_fail(v, where, f->key, msg);
 		return NULL;
 	}
-	return (const char *)s;
+	return json_string_value(m);
 }
 
 /* One of the row's choices; the message lists them ("must be a, b or c"). */
@@ -359,13 +363,9 @@ static const char *jv_choice(struct jv *v, json_t *obj, const char *where, const
 {
 	char msg[sizeof v->message];
 	size_t len;
-	json_t *m = jv_member(v, obj, where, f->key, f->required);
+	json_t *m = jv_member_string(v, obj, where, f->key, f->required);
 	if (!m)
 		return NULL;
-	if (!json_is_string(m)) {
-		jv_fail(v, where, f->key, "must be a string");
-		return NULL;
-	}
 	for (size_t i = 0; f->choices[i]; i++)
 		if (strcmp(json_string_value(m), f->choices[i]) == 0)
 			return f->choices[i];

@@ -189,22 +189,29 @@ static void grievance_change(struct http_req *r, const struct grievance_change *
 		http_error_db(r, st == DB_UNIQUE ? (reference ? DB_RETRY : DB_CONSTRAINT) : st);
 }
 
-/* The resident's changes whose body is only an optional note (appeal, close). */
-static void grievance_note_change(struct http_req *r, const struct grievance_change *c)
+/* A resident's change of their own grievance, with one value of the body: `c->sql` takes
+ * ($1 reference, $2 resident, $3 value, $4 now). */
+static void grievance_resident_change(struct http_req *r, const struct grievance_change *c, const char *value)
 {
 	char now[40];
 	struct db_args a = { 0 };
-	const char *note = NULL;
-	const struct jv_field body[] = { JV_TXT("note", 0, GRIEVANCE_TEXT_MAX, &note), JV_END };
 
-	if (jv_check_or_reply(r, body) != 0)
-		return;
 	clock_now_text(now, sizeof now);
 	db_arg_text(&a, r->params[0]);
 	db_arg_ll(&a, r->auth.id);
-	db_arg_text(&a, note);
+	db_arg_text(&a, value);
 	db_arg_text(&a, now);
 	grievance_change(r, c, &a, now, NULL, NULL);
+}
+
+/* The resident's changes whose body is only an optional note (appeal, close). */
+static void grievance_note_change(struct http_req *r, const struct grievance_change *c)
+{
+	const char *note = NULL;
+	const struct jv_field body[] = { JV_TXT("note", 0, GRIEVANCE_TEXT_MAX, &note), JV_END };
+
+	if (jv_check_or_reply(r, body) == 0)
+		grievance_resident_change(r, c, note);
 }
 
 /* ---- create ---- */
@@ -326,22 +333,14 @@ void grievance_link(struct http_req *r)
 	static const struct grievance_change c = {
 		"SELECT outcome, grievance_id FROM grievance_link_add($1, $2, $3, $4)", 200, NULL
 	};
-	char now[40];
-	struct db_args a = { 0 };
 	const char *other = NULL;
 	const struct jv_field body[] = {
 		JV_STR_OK("grievance", 1, 1, 40, grievance_ref_ok, grievance_ref_why, &other),
 		JV_END,
 	};
 
-	if (jv_check_or_reply(r, body) != 0)
-		return;
-	clock_now_text(now, sizeof now);
-	db_arg_text(&a, r->params[0]);
-	db_arg_ll(&a, r->auth.id);
-	db_arg_text(&a, other);
-	db_arg_text(&a, now);
-	grievance_change(r, &c, &a, now, NULL, NULL);
+	if (jv_check_or_reply(r, body) == 0)
+		grievance_resident_change(r, &c, other);
 }
 
 void grievance_answer(struct http_req *r)
