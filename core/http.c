@@ -247,37 +247,60 @@ static json_t *jv_member(struct jv *v, json_t *obj, const char *where, const cha
 	return m && !json_is_null(m) ? m : NULL;
 }
 
+/* The member `key` when it is a string; NULL when absent, or when it is not (then failed). */
+static json_t *jv_member_string(struct jv *v, json_t *obj, const char *where, const char *key, int required)
+{
+	json_t *m = jv_member(v, obj, where, key, required);
+	if (m && !json_is_string(m)) {
+		jv_fail(v, where, key, "must be a string");
+		return NULL;
+	}
+	return m;
+}
+
+/* A string's characters: no control characters (but line breaks and tabs when `lines`),
+ * no NUL; counts them, and whether any is more than a blank. 0 when it holds. */
+static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m, int lines, size_t *chars,
+		    int *visible)
+{
+	const unsigned char *s = (const unsigned char *)json_string_value(m);
+	*chars = 0;
+	*visible = 0;
+	for (const unsigned char *p = s; *p; p++) {
+		int line = *p == '\n' || *p == '\r' || *p == '\t';
+		if ((*p < 0x20 && !(lines && line)) || *p == 0x7f) {
+			jv_fail(v, where, key,
+				lines ? "must not contain control characters other than line breaks"
+				      : "must not contain control characters");
+			return -1;
+		}
+		if ((*p & 0xc0) != 0x80)
+			(*chars)++;
+		if (*p > 0x20)
+			*visible = 1;
+	}
+	if (json_string_length(m) != strlen((const char *)s)) {
+		jv_fail(v, where, key, "must not contain NUL");
+		return -1;
+	}
+	return 0;
+}
+
 const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
 		      size_t maxlen)
 {
 	char msg[96];
-	json_t *m = jv_member(v, obj, where, key, required);
-	if (!m)
+	size_t chars;
+	int visible;
+	json_t *m = jv_member_string(v, obj, where, key, required);
+	if (!m || jv_chars(v, where, key, m, 0, &chars, &visible) != 0)
 		return NULL;
-	if (!json_is_string(m)) {
-		jv_fail(v, where, key, "must be a string");
-		return NULL;
-	}
-	const unsigned char *s = (const unsigned char *)json_string_value(m);
-	size_t chars = 0;
-	for (const unsigned char *p = s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			jv_fail(v, where, key, "must not contain control characters");
-			return NULL;
-		}
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-	}
-	if (json_string_length(m) != strlen((const char *)s)) {
-		jv_fail(v, where, key, "must not contain NUL");
-		return NULL;
-	}
 	if (chars < minlen || chars > maxlen) {
 		snprintf(msg, sizeof msg, "must be %zu to %zu characters long", minlen, maxlen);
 		jv_fail(v, where, key, msg);
 		return NULL;
 	}
-	return (const char *)s;
+	return json_string_value(m);
 }
 
 int jv_number(struct jv *v, json_t *obj, const char *where, const char *key, int required, double min, double max,
@@ -316,6 +339,67 @@ void jv_reply(struct http_req *r, const struct jv *v)
 	http_error_with_field(r, v->field, "%s: %s", v->field, v->message);
 }
 
+/* Free text (an account of what happened, a note): like jv_string, but line breaks and tabs
+ * are allowed, and only blanks is not enough. */
+static const char *jv_text(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
+{
+	char msg[96];
+	size_t chars;
+	int visible;
+	json_t *m = jv_member_string(v, obj, where, f->key, f->required);
+	if (!m || jv_chars(v, where, f->key, m, 1, &chars, &visible) != 0)
+		return NULL;
+	if (!visible || chars < (size_t)f->min || chars > (size_t)f->max) {
+		snprintf(msg, sizeof msg, "must be %zu to %zu characters long, not only blanks", (size_t)f->min,
+			 (size_t)f->max);
+		jv_fail(v, where, f->key, msg);
+		return NULL;
+	}
+	return json_string_value(m);
+}
+
+/* One of the row's choices; the message lists them ("must be a, b or c"). */
+static const char *jv_choice(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
+{
+	char msg[sizeof v->message];
+	size_t len;
+	json_t *m = jv_member_string(v, obj, where, f->key, f->required);
+	if (!m)
+		return NULL;
+	for (size_t i = 0; f->choices[i]; i++)
+		if (strcmp(json_string_value(m), f->choices[i]) == 0)
+			return f->choices[i];
+	len = (size_t)snprintf(msg, sizeof msg, "must be %s", f->choices[0]);
+	for (size_t i = 1; f->choices[i] && len < sizeof msg; i++)
+		len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", f->choices[i + 1] ? ", " : " or ",
+					f->choices[i]);
+	jv_fail(v, where, f->key, msg);
+	return NULL;
+}
+
+/* A list of at most max strings, each accepted by the row's ok(). */
+static json_t *jv_array(struct jv *v, json_t *obj, const char *where, const struct jv_field *f)
+{
+	char msg[sizeof v->message];
+	size_t i;
+	json_t *e, *m = jv_member(v, obj, where, f->key, f->required);
+	if (!m)
+		return NULL;
+	if (!json_is_array(m) || json_array_size(m) > (size_t)f->max) {
+		snprintf(msg, sizeof msg, "must be a list of at most %zu values", (size_t)f->max);
+		jv_fail(v, where, f->key, msg);
+		return NULL;
+	}
+	json_array_foreach(m, i, e) {
+		if (!json_is_string(e) || (f->ok && !f->ok(json_string_value(e)))) {
+			snprintf(msg, sizeof msg, "each %s", f->why ? f->why : "must be a valid string");
+			jv_fail(v, where, f->key, msg);
+			return NULL;
+		}
+	}
+	return m;
+}
+
 /* A member no row of the table names fails the check. */
 static void jv_only_table(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields)
 {
@@ -349,6 +433,19 @@ int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field
 			if (jv_number(v, obj, where, f->key, f->required, f->min, f->max, f->num) && f->present)
 				*f->present = 1;
 			break;
+		case JV_TEXT:
+		case JV_CHOICE: {
+			const char *s = f->kind == JV_TEXT ? jv_text(v, obj, where, f) : jv_choice(v, obj, where, f);
+			if (f->str)
+				*f->str = s;
+			break;
+		}
+		case JV_ARRAY: {
+			json_t *a = jv_array(v, obj, where, f);
+			if (f->obj)
+				*f->obj = a;
+			break;
+		}
 		case JV_OBJECT: {
 			json_t *o = jv_object(v, obj, where, f->key, f->required);
 			if (f->obj)

@@ -113,19 +113,27 @@ void jv_reply(struct http_req *r, const struct jv *v);
  * bounds (characters of a string, or the value of a number), an optional extra check with
  * the message said when it fails, and where the value goes. jv_check refuses members the
  * table does not name, then checks the rows in order; the first problem wins. */
-enum jv_kind { JV_STRING = 1, JV_NUMBER, JV_OBJECT };
+enum jv_kind {
+	JV_STRING = 1,
+	JV_NUMBER,
+	JV_OBJECT,
+	JV_TEXT,   /* free text of 1..max characters: line breaks and tabs allowed, not only blanks */
+	JV_CHOICE, /* a string from the row's list */
+	JV_ARRAY,  /* a list of at most max strings, each accepted by ok() */
+};
 struct jv_field {
 	const char *key;
 	enum jv_kind kind;
 	int required;
 	double min, max;
-	int (*ok)(const char *s);         /* JV_STRING: 1 when the value is good; NULL = any */
-	const char *why;                  /* the message when ok() refuses */
+	int (*ok)(const char *s);         /* JV_STRING, JV_ARRAY (each entry): 1 when good; NULL = any */
+	const char *why;                  /* the message when ok() refuses ("each …" for an entry) */
 	const char **str;                 /* JV_STRING: the value, NULL when absent */
 	double *num;                      /* JV_NUMBER: the value, untouched when absent */
 	int *present;                     /* set to 1 when the member was given; may be NULL */
 	const struct jv_field *members;   /* JV_OBJECT: its own table, NULL = not looked into */
-	json_t **obj;                     /* JV_OBJECT: the member, NULL when absent */
+	json_t **obj;                     /* JV_OBJECT, JV_ARRAY: the member, NULL when absent */
+	const char *const *choices;       /* JV_CHOICE: the allowed values, NULL-terminated */
 };
 #define JV_STR(k, req, lo, hi, out) { .key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .str = (out) }
 #define JV_STR_OK(k, req, lo, hi, check, message, out)                                                       \
@@ -134,6 +142,10 @@ struct jv_field {
 #define JV_NUM(k, req, lo, hi, out, has)                                                                     \
 	{ .key = (k), .kind = JV_NUMBER, .required = (req), .min = (lo), .max = (hi), .num = (out), .present = (has) }
 #define JV_OBJ(k, req, table, out) { .key = (k), .kind = JV_OBJECT, .required = (req), .members = (table), .obj = (out) }
+#define JV_TXT(k, req, hi, out) { .key = (k), .kind = JV_TEXT, .required = (req), .min = 1, .max = (hi), .str = (out) }
+#define JV_ONE_OF(k, req, list, out) { .key = (k), .kind = JV_CHOICE, .required = (req), .choices = (list), .str = (out) }
+#define JV_ARR_OK(k, req, hi, check, message, out)                                                          \
+	{ .key = (k), .kind = JV_ARRAY, .required = (req), .max = (hi), .ok = (check), .why = (message), .obj = (out) }
 #define JV_END { .key = NULL }
 /* Checks `obj` (the member `where`, "" for the body) against the table; 0 when it holds. */
 int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields);

@@ -1,6 +1,7 @@
 #include "grievance/grievance.h"
 
-#include <stdio.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -9,9 +10,16 @@
 #include "metrics.h"
 #include "util.h"
 
-#define GRIEVANCE_TEXT_MAX 1000 /* description, answer and notes, in characters */
-#define GRIEVANCE_LINKS_MAX 20
-#define GRIEVANCE_TRIES 3       /* a deadlock or a reference collision is tried again this often */
+#define GRIEVANCE_TEXT_MAX        1000 /* description, answer and notes, in characters */
+#define GRIEVANCE_LINKS_MAX       20   /* references in a new grievance's "links" */
+#define GRIEVANCE_PER_BOOKING_MAX 10   /* grievance_raise's cap (sql/005_grievance.sql), said in its refusal */
+#define GRIEVANCE_LIST_MAX        200  /* grievances in one list, newest first */
+#define GRIEVANCE_TRIES           3    /* a deadlock or a reference collision is tried again this often */
+#define GRIEVANCE_REF_PREFIX      "GV" /* in place of crypto_reference's "MT" */
+#define GRIEVANCE_REF_EXAMPLE     GRIEVANCE_REF_PREFIX "-7K2M-Q9XD-4TPA"
+
+#define GRIEVANCE_STR(x)  #x
+#define GRIEVANCE_XSTR(x) GRIEVANCE_STR(x)
 
 /* What an outcome of the SQL functions means to the client; "ok" is not here. */
 struct grievance_outcome {
@@ -29,7 +37,8 @@ static const struct grievance_outcome grievance_outcomes[] = {
 	{ "link_unknown", 400, NULL, "grievance", "must be the reference of one of your own grievances" },
 	{ "link_self", 400, NULL, "grievance", "must be another grievance than this one" },
 	{ "too_many", 409, "too_many_grievances", NULL,
-	  "this booking has 10 grievances already; link to one of them or call the helpline" },
+	  "this booking has " GRIEVANCE_XSTR(GRIEVANCE_PER_BOOKING_MAX)
+	  " grievances already; link to one of them or call the helpline" },
 	{ "forbidden", 403, "forbidden", NULL,
 	  "only the authority of this grievance's tier, or an administrator, may answer it" },
 	{ "not_open", 409, "wrong_state", NULL, "only an open grievance can be answered; this one is answered or closed" },
@@ -41,6 +50,17 @@ static const struct grievance_outcome grievance_outcomes[] = {
 };
 
 static const char *const grievance_kinds[] = { "missed_visit", "delay", "rejection", "conduct", "other", NULL };
+static const char *const grievance_decisions[] = { "upheld", "rejected", NULL };
+static const char *const grievance_statuses[] = { "open", "answered", "closed", NULL };
+static const char grievance_ref_why[] = "must be a grievance reference, e.g. " GRIEVANCE_REF_EXAMPLE;
+
+/* A change of a grievance: `sql` calls one of sql/005's functions, which returns
+ * (outcome, grievance_id) and takes the application clock's now among its parameters. */
+struct grievance_change {
+	const char *sql;
+	int ok_status;      /* of the reply with the grievance */
+	const char *metric; /* counts the changes made; NULL = none */
+};
 
 /* ---- shared pieces ---- */
 
@@ -56,10 +76,12 @@ static int grievance_in(const char *s, const char *const *list)
 static int grievance_ref_ok(const char *s)
 {
 	static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	if (strlen(s) != 17 || strncmp(s, "GV", 2) != 0)
+	static const size_t prefix = sizeof GRIEVANCE_REF_PREFIX - 1;
+	static const size_t len = sizeof GRIEVANCE_REF_EXAMPLE - 1;
+	if (strlen(s) != len || strncmp(s, GRIEVANCE_REF_PREFIX, prefix) != 0)
 		return 0;
-	for (int i = 2; i < 17; i++) {
-		if ((i - 2) % 5 == 0) {
+	for (size_t i = prefix; i < len; i++) {
+		if ((i - prefix) % 5 == 0) {
 			if (s[i] != '-')
 				return 0;
 		} else if (!strchr(crockford, s[i])) {
@@ -69,74 +91,8 @@ static int grievance_ref_ok(const char *s)
 	return 1;
 }
 
-/* Free text of 1..max characters that is not only blanks; unlike jv_string it may hold line
- * breaks and tabs (a resident's account of what happened), no other control characters. */
-static const char *grievance_text(struct jv *v, json_t *obj, const char *key, int required, size_t max)
-{
-	char msg[96];
-	json_t *m;
-	size_t chars = 0;
-	int visible = 0;
-
-	if (v->failed)
-		return NULL;
-	m = obj ? json_object_get(obj, key) : NULL;
-	if (!m || json_is_null(m)) {
-		if (required)
-			jv_fail(v, "", key, "is required");
-		return NULL;
-	}
-	if (!json_is_string(m)) {
-		jv_fail(v, "", key, "must be a string");
-		return NULL;
-	}
-	const unsigned char *s = (const unsigned char *)json_string_value(m);
-	if (json_string_length(m) != strlen((const char *)s)) {
-		jv_fail(v, "", key, "must not contain NUL");
-		return NULL;
-	}
-	for (const unsigned char *p = s; *p; p++) {
-		if ((*p < 0x20 && *p != '\n' && *p != '\r' && *p != '\t') || *p == 0x7f) {
-			jv_fail(v, "", key, "must not contain control characters other than line breaks");
-			return NULL;
-		}
-		if ((*p & 0xc0) != 0x80)
-			chars++;
-		if (*p > 0x20)
-			visible = 1;
-	}
-	if (!visible || chars > max) {
-		snprintf(msg, sizeof msg, "must be 1 to %zu characters long, not only blanks", max);
-		jv_fail(v, "", key, msg);
-		return NULL;
-	}
-	return (const char *)s;
-}
-
-/* The "links" member as a PostgreSQL array literal of grievance references into out. */
-static void grievance_links(struct jv *v, json_t *obj, buf_t *out)
-{
-	size_t i;
-	json_t *l, *m = v->failed ? NULL : json_object_get(obj, "links");
-	buf_puts(out, "{");
-	if (m && !json_is_null(m)) {
-		if (!json_is_array(m) || json_array_size(m) > GRIEVANCE_LINKS_MAX) {
-			jv_fail(v, "", "links", "must be a list of at most 20 grievance references");
-			return;
-		}
-		json_array_foreach(m, i, l) {
-			if (!json_is_string(l) || !grievance_ref_ok(json_string_value(l))) {
-				jv_fail(v, "", "links", "each must be a grievance reference, e.g. GV-7K2M-Q9XD-4TPA");
-				return;
-			}
-			buf_printf(out, "%s%s", i ? "," : "", json_string_value(l));
-		}
-	}
-	buf_puts(out, "}");
-}
-
-/* Replies what a refused outcome means; returns 0 for "ok" (nothing sent). */
-static int grievance_refused(struct http_req *r, const char *outcome)
+/* Replies what a refused outcome means: 0 for "ok" (nothing sent), -1 once it replied. */
+static int grievance_outcome_or_reply(struct http_req *r, const char *outcome)
 {
 	if (outcome && strcmp(outcome, "ok") == 0)
 		return 0;
@@ -148,51 +104,57 @@ static int grievance_refused(struct http_req *r, const char *outcome)
 			http_error(r, o->status, o->code, "%s", o->message);
 		else
 			http_error_field(r, o->field, o->message);
-		return 1;
+		return -1;
 	}
 	http_error(r, 500, "internal_error", "unexpected outcome");
-	return 1;
+	return -1;
 }
 
-/* One state change: `sql` calls a function returning (outcome, grievance_id) with `now` among
- * its parameters. In one transaction (with the Idempotency-Key when `idem` is given): the
- * change, then the reply with the grievance as of `now` and status `ok_status`, or the
- * refusal; `metric` (when not NULL) counts the changes made. Returns DB_OK once a reply was
- * sent, else the status to try again on (DB_RETRY, or DB_UNIQUE for a reference already
- * taken), having sent nothing. */
-static enum db_status grievance_act(struct http_req *r, struct idem *idem, const char *sql, int n,
-				    const char *const *p, const char *now, int ok_status, const char *metric)
+/* One try of a change, in one transaction (with the Idempotency-Key when `idem` is given):
+ * the change, then the reply with the grievance as of `now`, or the refusal. Returns DB_OK
+ * once a reply was sent, else the status to try again on (DB_RETRY, or DB_UNIQUE for a
+ * reference already taken), having sent nothing. */
+static enum db_status grievance_try(struct http_req *r, const struct grievance_change *c, const struct db_args *a,
+				    const char *now, struct idem *idem)
 {
-	static const char q_reply[] = "SELECT grievance_json($1, $2, $3)::text";
-	char id[24];
+	static const char q_reply[] = "SELECT grievance_json($1::bigint, $2, $3)::text AS grievance";
+	struct db_args ra = { 0 };
 	enum db_status st;
 	PGresult *res = NULL;
 
-	if ((st = db_begin()) != DB_OK)
+	st = db_begin();
+	if (st != DB_OK)
 		goto fail;
 	if (idem && idem_begin(r, idem) != 0)
 		goto out; /* replayed or refused */
-	res = db_exec(sql, n, p, &st);
+	res = db_exec(c->sql, a->n, a->v, &st);
 	if (st != DB_OK)
 		goto fail;
 	if (PQntuples(res) != 1) {
 		http_error(r, 500, "internal_error", "unexpected reply of the database");
 		goto out;
 	}
-	if (grievance_refused(r, db_get(res, 0, 0)))
+	if (grievance_outcome_or_reply(r, db_col(res, 0, "outcome")) != 0)
 		goto out;
-	snprintf(id, sizeof id, "%s", db_get(res, 0, 1));
+	db_arg_ll(&ra, db_col_ll(res, 0, "grievance_id"));
+	db_arg_text(&ra, http_lang(r));
+	db_arg_text(&ra, now);
 	PQclear(res);
-	const char *rp[] = { id, http_lang(r), now };
-	res = db_exec(q_reply, 3, rp, &st);
+	res = db_exec(q_reply, ra.n, ra.v, &st);
 	if (st != DB_OK)
 		goto fail;
-	const char *body = db_get(res, 0, 0);
-	if ((idem && (st = idem_finish(idem, ok_status, body)) != DB_OK) || (st = db_commit()) != DB_OK)
+	const char *body = db_col(res, 0, "grievance");
+	if (idem) {
+		st = idem_finish(idem, c->ok_status, body);
+		if (st != DB_OK)
+			goto fail;
+	}
+	st = db_commit();
+	if (st != DB_OK)
 		goto fail;
-	if (metric)
-		metrics_count(metric, 1);
-	http_reply_json_text(r, ok_status, body);
+	if (c->metric)
+		metrics_count(c->metric, 1);
+	http_reply_json_text(r, c->ok_status, body);
 	goto out;
 fail:
 	db_rollback();
@@ -204,71 +166,92 @@ out:
 	return r->status ? DB_OK : st;
 }
 
-/* grievance_act, tried again after a deadlock or serialization failure. */
-static void grievance_act_retrying(struct http_req *r, const char *sql, int n, const char *const *p,
-				   const char *now, const char *metric)
+/* A change, tried again after a deadlock or serialization failure, or a reference already
+ * taken: `reference` (a parameter of `a`, NULL when the change makes none) is drawn anew for
+ * each try. Always replies. */
+static void grievance_change(struct http_req *r, const struct grievance_change *c, const struct db_args *a,
+			     const char *now, struct idem *idem, char *reference)
 {
 	enum db_status st = DB_RETRY;
-	for (int i = 0; i < GRIEVANCE_TRIES && !r->status; i++)
-		st = grievance_act(r, NULL, sql, n, p, now, 200, metric);
+	for (int i = 0; i < GRIEVANCE_TRIES && !r->status; i++) {
+		if (reference) {
+			if (crypto_reference(reference) != 0) {
+				http_error(r, 500, "internal_error", "no randomness available");
+				return;
+			}
+			memcpy(reference, GRIEVANCE_REF_PREFIX, sizeof GRIEVANCE_REF_PREFIX - 1);
+		}
+		st = grievance_try(r, c, a, now, idem);
+	}
+	/* Three references taken in a row is the server's trouble; a unique key hit otherwise,
+	 * a rule of the data. */
 	if (!r->status)
-		http_error_db(r, st == DB_UNIQUE ? DB_CONSTRAINT : st);
+		http_error_db(r, st == DB_UNIQUE ? (reference ? DB_RETRY : DB_CONSTRAINT) : st);
 }
 
-/* A body of only an optional note (appeal, close); -1 after replying when it is refused. */
-static int grievance_note_body(struct http_req *r, const char **note)
+/* A resident's change of their own grievance, with one value of the body: `c->sql` takes
+ * ($1 reference, $2 resident, $3 value, $4 now). */
+static void grievance_resident_change(struct http_req *r, const struct grievance_change *c, const char *value)
 {
-	static const char *const fields[] = { "note", NULL };
-	struct jv v = { 0 };
-	jv_only(&v, r->json, "", fields);
-	*note = grievance_text(&v, r->json, "note", 0, GRIEVANCE_TEXT_MAX);
-	if (v.failed) {
-		jv_reply(r, &v);
-		return -1;
-	}
-	return 0;
+	char now[40];
+	struct db_args a = { 0 };
+
+	clock_now_text(now, sizeof now);
+	db_arg_text(&a, r->params[0]);
+	db_arg_ll(&a, r->auth.id);
+	db_arg_text(&a, value);
+	db_arg_text(&a, now);
+	grievance_change(r, c, &a, now, NULL, NULL);
+}
+
+/* The resident's changes whose body is only an optional note (appeal, close). */
+static void grievance_note_change(struct http_req *r, const struct grievance_change *c)
+{
+	const char *note = NULL;
+	const struct jv_field body[] = { JV_TXT("note", 0, GRIEVANCE_TEXT_MAX, &note), JV_END };
+
+	if (jv_check_or_reply(r, body) == 0)
+		grievance_resident_change(r, c, note);
 }
 
 /* ---- create ---- */
 
 void grievance_create(struct http_req *r)
 {
-	static const char *const fields[] = { "booking", "kind", "description", "links", NULL };
-	static const char sql[] = "SELECT outcome, grievance_id FROM grievance_raise($1, $2, $3, $4, $5, $6, $7)";
-	struct jv v = { 0 };
+	/* The links go in as the body's JSON list, so no array literal is written here. */
+	static const struct grievance_change c = {
+		"SELECT outcome, grievance_id FROM grievance_raise($1, $2, $3, $4, $5, "
+		"ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7)",
+		201, "mitan_grievances_raised_total"
+	};
+	char now[40], reference[18];
+	struct db_args a = { 0 };
 	struct idem idem;
-	char now[40], person[24], reference[18];
-	enum db_status st = DB_UNIQUE;
-	buf_t links;
+	const char *booking = NULL, *kind = NULL, *description = NULL;
+	json_t *links = NULL;
+	char *links_text = NULL;
+	const struct jv_field body[] = {
+		JV_STR("booking", 1, 1, 40, &booking),
+		JV_ONE_OF("kind", 1, grievance_kinds, &kind),
+		JV_TXT("description", 1, GRIEVANCE_TEXT_MAX, &description),
+		JV_ARR_OK("links", 0, GRIEVANCE_LINKS_MAX, grievance_ref_ok, grievance_ref_why, &links),
+		JV_END,
+	};
 
-	buf_init(&links, 1024);
-	jv_only(&v, r->json, "", fields);
-	const char *booking = jv_string(&v, r->json, "", "booking", 1, 1, 40);
-	const char *kind = jv_string(&v, r->json, "", "kind", 1, 1, 20);
-	if (!v.failed && !grievance_in(kind, grievance_kinds))
-		jv_fail(&v, "", "kind", "must be missed_visit, delay, rejection, conduct or other");
-	const char *description = grievance_text(&v, r->json, "description", 1, GRIEVANCE_TEXT_MAX);
-	grievance_links(&v, r->json, &links);
-	if (v.failed) {
-		jv_reply(r, &v);
+	if (jv_check_or_reply(r, body) != 0)
 		goto out;
-	}
+	links_text = links ? json_dumps(links, JSON_COMPACT) : NULL;
 	clock_now_text(now, sizeof now);
-	snprintf(person, sizeof person, "%lld", r->auth.id);
-	for (int i = 0; i < GRIEVANCE_TRIES && (st == DB_UNIQUE || st == DB_RETRY) && !r->status; i++) {
-		if (crypto_reference(reference) != 0) {
-			http_error(r, 500, "internal_error", "no randomness available");
-			goto out;
-		}
-		reference[0] = 'G';
-		reference[1] = 'V';
-		const char *p[] = { booking, person, reference, kind, description, links.data, now };
-		st = grievance_act(r, &idem, sql, 7, p, now, 201, "mitan_grievances_raised_total");
-	}
-	if (!r->status)
-		http_error_db(r, st == DB_UNIQUE ? DB_RETRY : st);
+	db_arg_text(&a, booking);
+	db_arg_ll(&a, r->auth.id);
+	db_arg_text(&a, reference);
+	db_arg_text(&a, kind);
+	db_arg_text(&a, description);
+	db_arg_text(&a, links_text);
+	db_arg_text(&a, now);
+	grievance_change(r, &c, &a, now, &idem, reference);
 out:
-	buf_free(&links);
+	free(links_text);
 }
 
 /* ---- read ---- */
@@ -276,7 +259,7 @@ out:
 void grievance_list(struct http_req *r)
 {
 	/* A resident's grievances (on bookings they booked or are the beneficiary of); staff see
-	 * their district's. Newest first, at most 200. */
+	 * their district's. Newest first. */
 	static const char sql[] =
 		"SELECT coalesce(jsonb_agg(grievance_json(g.id, $6, $7) ORDER BY g.created_at DESC, g.id DESC), '[]')::text "
 		"FROM (SELECT g.id, g.created_at FROM grievance g JOIN booking b ON b.id = g.booking_id "
@@ -284,15 +267,15 @@ void grievance_list(struct http_req *r)
 		"              ($1 <> 'resident' AND ($3::int = 0 OR g.district_id = $3::int))) "
 		"         AND ($4::text IS NULL OR g.status = $4) AND ($5::int IS NULL OR g.tier = $5::int) "
 		"         AND ($8::text IS NULL OR b.reference = $8) "
-		"       ORDER BY g.created_at DESC, g.id DESC LIMIT 200) g";
-	static const char *const statuses[] = { "open", "answered", "closed", NULL };
-	char actor[24], district[24], status[16], tier[8], booking[48], now[40];
+		"       ORDER BY g.created_at DESC, g.id DESC LIMIT $9::int) g";
+	char status[16], tier[8], booking[48], now[40];
+	struct db_args a = { 0 };
 	long tier_no;
 	int has_status = http_query(r, "status", status, sizeof status);
 	int has_tier = http_query(r, "tier", tier, sizeof tier);
 	int has_booking = http_query(r, "booking", booking, sizeof booking);
 
-	if (has_status && (has_status < 0 || !grievance_in(status, statuses))) {
+	if (has_status && (has_status < 0 || !grievance_in(status, grievance_statuses))) {
 		http_error_field(r, "status", "must be open, answered or closed");
 		return;
 	}
@@ -304,31 +287,42 @@ void grievance_list(struct http_req *r)
 		http_error_field(r, "booking", "must be a booking reference");
 		return;
 	}
-	snprintf(actor, sizeof actor, "%lld", r->auth.id);
-	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	clock_now_text(now, sizeof now);
-	const char *p[] = { auth_role_name(r->auth.role), actor, district, has_status ? status : NULL,
-			    has_tier ? tier : NULL, http_lang(r), now, has_booking ? booking : NULL };
-	http_reply_query(r, sql, 8, p);
+	db_arg_text(&a, auth_role_name(r->auth.role));
+	db_arg_ll(&a, r->auth.id);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, has_status ? status : NULL);
+	db_arg_text(&a, has_tier ? tier : NULL);
+	db_arg_text(&a, http_lang(r));
+	db_arg_text(&a, now);
+	db_arg_text(&a, has_booking ? booking : NULL);
+	db_arg_ll(&a, GRIEVANCE_LIST_MAX);
+	http_reply_query(r, sql, a.n, a.v);
 }
 
 void grievance_get(struct http_req *r)
 {
-	static const char sql[] = "SELECT grievance_json(grievance_find($1, $2, $3::bigint, $4::int), $5, $6)::text";
-	char actor[24], district[24], now[40];
+	static const char sql[] =
+		"SELECT grievance_json(grievance_find($1, $2, $3::bigint, $4::int), $5, $6)::text AS grievance";
+	char now[40];
+	struct db_args a = { 0 };
 	enum db_status st;
 
-	snprintf(actor, sizeof actor, "%lld", r->auth.id);
-	snprintf(district, sizeof district, "%lld", r->auth.district_id);
 	clock_now_text(now, sizeof now);
-	const char *p[] = { r->params[0], auth_role_name(r->auth.role), actor, district, http_lang(r), now };
-	PGresult *res = db_exec(sql, 6, p, &st);
+	db_arg_text(&a, r->params[0]);
+	db_arg_text(&a, auth_role_name(r->auth.role));
+	db_arg_ll(&a, r->auth.id);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, http_lang(r));
+	db_arg_text(&a, now);
+	PGresult *res = db_exec(sql, a.n, a.v, &st);
+	const char *grievance = st == DB_OK ? db_col(res, 0, "grievance") : NULL;
 	if (st != DB_OK)
 		http_error_db(r, st);
-	else if (!db_get(res, 0, 0))
-		http_error(r, 404, "not_found", "no grievance with this reference is yours to see");
+	else if (!grievance)
+		grievance_outcome_or_reply(r, "not_found");
 	else
-		http_reply_json_text(r, 200, db_get(res, 0, 0));
+		http_reply_json_text(r, 200, grievance);
 	PQclear(res);
 }
 
@@ -336,74 +330,59 @@ void grievance_get(struct http_req *r)
 
 void grievance_link(struct http_req *r)
 {
-	static const char *const fields[] = { "grievance", NULL };
-	static const char sql[] = "SELECT outcome, grievance_id FROM grievance_link_add($1, $2, $3, $4)";
-	struct jv v = { 0 };
-	char now[40], person[24];
+	static const struct grievance_change c = {
+		"SELECT outcome, grievance_id FROM grievance_link_add($1, $2, $3, $4)", 200, NULL
+	};
+	const char *other = NULL;
+	const struct jv_field body[] = {
+		JV_STR_OK("grievance", 1, 1, 40, grievance_ref_ok, grievance_ref_why, &other),
+		JV_END,
+	};
 
-	jv_only(&v, r->json, "", fields);
-	const char *other = jv_string(&v, r->json, "", "grievance", 1, 1, 40);
-	if (!v.failed && !grievance_ref_ok(other))
-		jv_fail(&v, "", "grievance", "must be a grievance reference, e.g. GV-7K2M-Q9XD-4TPA");
-	if (v.failed) {
-		jv_reply(r, &v);
-		return;
-	}
-	clock_now_text(now, sizeof now);
-	snprintf(person, sizeof person, "%lld", r->auth.id);
-	const char *p[] = { r->params[0], person, other, now };
-	grievance_act_retrying(r, sql, 4, p, now, NULL);
+	if (jv_check_or_reply(r, body) == 0)
+		grievance_resident_change(r, &c, other);
 }
 
 void grievance_answer(struct http_req *r)
 {
-	static const char *const fields[] = { "decision", "note", NULL };
-	static const char *const decisions[] = { "upheld", "rejected", NULL };
-	static const char sql[] =
-		"SELECT outcome, grievance_id FROM grievance_answer($1, $2, $3::bigint, $4::int, $5, $6, $7)";
-	struct jv v = { 0 };
-	char now[40], actor[24], district[24];
+	static const struct grievance_change c = {
+		"SELECT outcome, grievance_id FROM grievance_answer($1, $2, $3::bigint, $4::int, $5, $6, $7)", 200,
+		"mitan_grievances_answered_total"
+	};
+	char now[40];
+	struct db_args a = { 0 };
+	const char *decision = NULL, *note = NULL;
+	const struct jv_field body[] = {
+		JV_ONE_OF("decision", 1, grievance_decisions, &decision),
+		JV_TXT("note", 1, GRIEVANCE_TEXT_MAX, &note),
+		JV_END,
+	};
 
-	jv_only(&v, r->json, "", fields);
-	const char *decision = jv_string(&v, r->json, "", "decision", 1, 1, 20);
-	if (!v.failed && !grievance_in(decision, decisions))
-		jv_fail(&v, "", "decision", "must be upheld or rejected");
-	const char *note = grievance_text(&v, r->json, "note", 1, GRIEVANCE_TEXT_MAX);
-	if (v.failed) {
-		jv_reply(r, &v);
+	if (jv_check_or_reply(r, body) != 0)
 		return;
-	}
 	clock_now_text(now, sizeof now);
-	snprintf(actor, sizeof actor, "%lld", r->auth.id);
-	snprintf(district, sizeof district, "%lld", r->auth.district_id);
-	const char *p[] = { r->params[0], auth_role_name(r->auth.role), actor, district, decision, note, now };
-	grievance_act_retrying(r, sql, 7, p, now, "mitan_grievances_answered_total");
+	db_arg_text(&a, r->params[0]);
+	db_arg_text(&a, auth_role_name(r->auth.role));
+	db_arg_ll(&a, r->auth.id);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, decision);
+	db_arg_text(&a, note);
+	db_arg_text(&a, now);
+	grievance_change(r, &c, &a, now, NULL, NULL);
 }
 
 void grievance_appeal(struct http_req *r)
 {
-	static const char sql[] = "SELECT outcome, grievance_id FROM grievance_appeal($1, $2, $3, $4)";
-	char now[40], person[24];
-	const char *note;
-
-	if (grievance_note_body(r, &note) != 0)
-		return;
-	clock_now_text(now, sizeof now);
-	snprintf(person, sizeof person, "%lld", r->auth.id);
-	const char *p[] = { r->params[0], person, note, now };
-	grievance_act_retrying(r, sql, 4, p, now, "mitan_grievances_appealed_total");
+	static const struct grievance_change c = {
+		"SELECT outcome, grievance_id FROM grievance_appeal($1, $2, $3, $4)", 200, "mitan_grievances_appealed_total"
+	};
+	grievance_note_change(r, &c);
 }
 
 void grievance_close(struct http_req *r)
 {
-	static const char sql[] = "SELECT outcome, grievance_id FROM grievance_close($1, $2, $3, $4)";
-	char now[40], person[24];
-	const char *note;
-
-	if (grievance_note_body(r, &note) != 0)
-		return;
-	clock_now_text(now, sizeof now);
-	snprintf(person, sizeof person, "%lld", r->auth.id);
-	const char *p[] = { r->params[0], person, note, now };
-	grievance_act_retrying(r, sql, 4, p, now, "mitan_grievances_closed_total");
+	static const struct grievance_change c = {
+		"SELECT outcome, grievance_id FROM grievance_close($1, $2, $3, $4)", 200, "mitan_grievances_closed_total"
+	};
+	grievance_note_change(r, &c);
 }

@@ -1,4 +1,4 @@
-/* grievance: a resident's grievance on a booking and its three-tier appeal (issue 6):
+/* grievance: a resident's grievance on a booking and its three-tier appeal:
  * grievance officer → appellate authority → final appellate authority, each tier with its
  * time limit. The state changes, their events, audit entries and SMS are SQL functions
  * (sql/005_grievance.sql); these handlers check the request's shape, call one of them in a

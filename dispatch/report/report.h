@@ -1,4 +1,4 @@
-/* report: the district committee's fortnightly report (issue 6), as JSON, CSV and PDF.
+/* report: the district committee's fortnightly report, as JSON, CSV and PDF.
  * Every figure comes from one SQL function (sql/006_report.sql: report_fortnightly) run at
  * the application clock's now; the CSV and the PDF are rendered in C from that same JSON.
  * Query: ?district=CODE&period=YYYY-MM-1|2. The district defaults to the caller's; another

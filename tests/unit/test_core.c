@@ -179,6 +179,55 @@ static void test_json_checks(void **state)
 	assert_string_equal(v6.message, "is required");
 }
 
+static int test_upper(const char *s)
+{
+	return s[0] >= 'A' && s[0] <= 'Z';
+}
+
+/* The table kinds a body may need besides strings, numbers and objects. */
+static void test_json_table_kinds(void **state)
+{
+	static const char *const colours[] = { "red", "green", "blue", NULL };
+	const char *note = NULL, *colour = NULL;
+	json_t *tags = NULL;
+	const struct jv_field table[] = {
+		JV_TXT("note", 1, 5, &note),
+		JV_ONE_OF("colour", 0, colours, &colour),
+		JV_ARR_OK("tags", 0, 2, test_upper, "must start with a capital", &tags),
+		JV_END,
+	};
+	struct {
+		const char *body, *field, *message;
+	} cases[] = {
+		{ "{\"note\":\"a\\nb\",\"colour\":\"green\",\"tags\":[\"A\",\"B\"]}", NULL, NULL },
+		{ "{\"note\":\" \\n\\t \"}", "note", "must be 1 to 5 characters long, not only blanks" },
+		{ "{\"note\":\"a\\u0007\"}", "note", "must not contain control characters other than line breaks" },
+		{ "{\"note\":\"x\",\"colour\":\"pink\"}", "colour", "must be red, green or blue" },
+		{ "{\"note\":\"x\",\"tags\":[\"A\",\"B\",\"C\"]}", "tags", "must be a list of at most 2 values" },
+		{ "{\"note\":\"x\",\"tags\":[\"a\"]}", "tags", "each must start with a capital" },
+		{ "{\"note\":\"x\",\"tags\":\"A\"}", "tags", "must be a list of at most 2 values" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_error_t e;
+		struct jv v = { 0 };
+		json_t *body = json_loads(cases[i].body, 0, &e);
+		assert_non_null(body);
+		int rc = jv_check(&v, body, "", table);
+		if (cases[i].field) {
+			assert_int_equal(rc, -1);
+			assert_string_equal(v.field, cases[i].field);
+			assert_string_equal(v.message, cases[i].message);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(note, "a\nb");
+			assert_string_equal(colour, "green");
+			assert_int_equal(json_array_size(tags), 2);
+		}
+		json_decref(body);
+	}
+}
+
 static void test_phones_and_dates(void **state)
 {
 	(void)state;
@@ -279,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_buf_respects_its_limit),
 		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_json_checks),
+		cmocka_unit_test(test_json_table_kinds),
 		cmocka_unit_test(test_phones_and_dates),
 		cmocka_unit_test(test_config_names_the_bad_setting),
 		cmocka_unit_test(test_config_doubles_are_typed_and_bounded),
