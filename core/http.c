@@ -539,7 +539,7 @@ static int http_read_body(struct http_req *r, const struct http_route *route, co
 		return -1;
 	}
 	buf_init(&body, route->max_body);
-	while ((n = mg_read(r->conn, chunk, sizeof chunk)) > 0) {
+	for (n = mg_read(r->conn, chunk, sizeof chunk); n > 0; n = mg_read(r->conn, chunk, sizeof chunk)) {
 		if (buf_append(&body, chunk, (size_t)n) != 0) {
 			buf_free(&body);
 			http_error(r, 413, "body_too_large", "the request body is larger than %zu bytes", route->max_body);
