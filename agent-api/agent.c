@@ -18,14 +18,15 @@ void agent_visits(struct http_req *r)
 	/* The agent's visits of one local day (default: today where the agent works), in
 	 * route order, then planned arrival, then window. */
 	static const char sql[] =
-		"WITH a AS (SELECT d.time_zone AS tz FROM agent a JOIN district d ON d.id = a.district_id WHERE a.id = $1), "
-		"day AS (SELECT coalesce($2::date, ($3::timestamptz AT TIME ZONE a.tz)::date) AS d, a.tz FROM a) "
-		"SELECT coalesce(jsonb_agg(agent_visit_json(b, $4) ORDER BY b.route_order NULLS LAST, "
-		"                 coalesce(b.planned_arrival, b.window_start), b.window_start, b.id), '[]')::text "
-		"FROM day JOIN booking b ON b.agent_id = $1 "
-		" AND b.window_start >= (day.d::timestamp AT TIME ZONE day.tz) "
-		" AND b.window_start < ((day.d + 1)::timestamp AT TIME ZONE day.tz) "
-		"WHERE b.status NOT IN ('cancelled', 'rescheduled')";
+	    "WITH a AS (SELECT d.time_zone AS tz FROM agent a JOIN district d ON d.id = a.district_id WHERE a.id = "
+	    "$1), "
+	    "day AS (SELECT coalesce($2::date, ($3::timestamptz AT TIME ZONE a.tz)::date) AS d, a.tz FROM a) "
+	    "SELECT coalesce(jsonb_agg(agent_visit_json(b, $4) ORDER BY b.route_order NULLS LAST, "
+	    "                 coalesce(b.planned_arrival, b.window_start), b.window_start, b.id), '[]')::text "
+	    "FROM day JOIN booking b ON b.agent_id = $1 "
+	    " AND b.window_start >= (day.d::timestamp AT TIME ZONE day.tz) "
+	    " AND b.window_start < ((day.d + 1)::timestamp AT TIME ZONE day.tz) "
+	    "WHERE b.status NOT IN ('cancelled', 'rescheduled')";
 	char date[16], now[40];
 	enum db_status st;
 	int has = http_query(r, "date", date, sizeof date);
@@ -33,7 +34,7 @@ void agent_visits(struct http_req *r)
 		http_error_field(r, "date", "must be a day as YYYY-MM-DD");
 		return;
 	}
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	clock_now_text(now, sizeof now);
 	db_arg_ll(&a, r->auth.id);
 	db_arg_text(&a, has == 1 ? date : NULL);
@@ -78,16 +79,16 @@ static int agent_code_ok(const char *s)
 static int agent_status_parse_or_reply(struct http_req *r, struct agent_status_input *in)
 {
 	const struct jv_field body[] = {
-		JV_STR_OK("status", 1, 1, 32, agent_status_ok,
-			  "must be en_route, arrived, documents_collected, completed, no_show or failed", &in->status),
-		JV_STR_OK("visit_code", 0, VISIT_CODE_DIGITS, VISIT_CODE_DIGITS, agent_code_ok,
-			  "must be the 6 digits the resident received", &in->code),
-		JV_STR("note", 0, 1, 500, &in->note),
-		JV_NUM("lat", 0, -90, 90, &in->lat, &in->has_lat),
-		JV_NUM("lon", 0, -180, 180, &in->lon, &in->has_lon),
-		JV_END,
+	    JV_STR_OK("status", 1, 1, 32, agent_status_ok,
+	              "must be en_route, arrived, documents_collected, completed, no_show or failed", &in->status),
+	    JV_STR_OK("visit_code", 0, VISIT_CODE_DIGITS, VISIT_CODE_DIGITS, agent_code_ok,
+	              "must be the 6 digits the resident received", &in->code),
+	    JV_STR("note", 0, 1, 500, &in->note),
+	    JV_NUM("lat", 0, -90, 90, &in->lat, &in->has_lat),
+	    JV_NUM("lon", 0, -180, 180, &in->lon, &in->has_lon),
+	    JV_END,
 	};
-	struct jv v = { 0 };
+	struct jv v = {0};
 
 	memset(in, 0, sizeof *in);
 	jv_check(&v, r->json, "", body);
@@ -111,14 +112,14 @@ static int agent_status_parse_or_reply(struct http_req *r, struct agent_status_i
 /* Records a visit code tried at the door; a wrong one is committed even though the change
  * is refused. */
 static enum db_status agent_code_attempt(struct http_req *r, const char *booking_id, const char *district_id,
-					 const char *reference, const char *code_hash, int ok, const char *now)
+                                         const char *reference, const char *code_hash, int ok, const char *now)
 {
 	static const char sql[] =
-		"WITH v AS (INSERT INTO visit_code_attempt (booking_id, district_id, agent_id, code_hash, ok, at) "
-		"           VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6) RETURNING id) "
-		"SELECT audit_write($2, $6, 'agent', $3, CASE WHEN $5 THEN 'visit.code_ok' ELSE 'visit.code_wrong' END, "
-		"                   'booking', $7, jsonb_build_object('attempt', v.id)) FROM v";
-	struct db_args a = { 0 };
+	    "WITH v AS (INSERT INTO visit_code_attempt (booking_id, district_id, agent_id, code_hash, ok, at) "
+	    "           VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6) RETURNING id) "
+	    "SELECT audit_write($2, $6, 'agent', $3, CASE WHEN $5 THEN 'visit.code_ok' ELSE 'visit.code_wrong' END, "
+	    "                   'booking', $7, jsonb_build_object('attempt', v.id)) FROM v";
+	struct db_args a = {0};
 	db_arg_text(&a, booking_id);
 	db_arg_text(&a, district_id);
 	db_arg_ll(&a, r->auth.id);
@@ -132,7 +133,7 @@ static enum db_status agent_code_attempt(struct http_req *r, const char *booking
 /* The door: the resident's code must match, with a bounded number of tries. 0 when it
  * matched; else replied (a wrong code is committed, so the tries count). */
 static int agent_check_code_or_reply(struct http_req *r, PGresult *b, const char *code, const char *now,
-				     enum db_status *st)
+                                     enum db_status *st)
 {
 	const char *code_hash = db_col(b, 0, "code_hash");
 	long long wrong = db_col_ll(b, 0, "wrong_codes");
@@ -144,7 +145,7 @@ static int agent_check_code_or_reply(struct http_req *r, PGresult *b, const char
 	if (wrong >= cfg.visit_code_max_attempts) {
 		r->retry_after = 3600;
 		http_error(r, 429, "too_many_attempts",
-			   "too many wrong visit codes at this door; the office must send the resident a new code");
+		           "too many wrong visit codes at this door; the office must send the resident a new code");
 		return -1;
 	}
 	int ok = visit_code_matches(r->params[0], code, code_hash);
@@ -158,7 +159,7 @@ static int agent_check_code_or_reply(struct http_req *r, PGresult *b, const char
 		return -1;
 	long left = cfg.visit_code_max_attempts - (long)wrong - 1;
 	http_error(r, 422, "wrong_visit_code", "this is not the visit code; %ld tries left%s", left,
-		   left > 0 ? "" : ": the office must send the resident a new code");
+	           left > 0 ? "" : ": the office must send the resident a new code");
 	return -1;
 }
 
@@ -167,24 +168,26 @@ void agent_visit_status(struct http_req *r)
 	/* The visit, locked, with what the rules need: whether it is today, the wrong codes of
 	 * its current visit code, and its mandatory documents not uploaded yet. */
 	static const char q_load[] =
-		"SELECT b.id, b.reference, b.status, b.district_id, b.agent_id, encode(b.visit_code_hash, 'hex') AS code_hash, "
-		"       (b.window_start AT TIME ZONE d.time_zone)::date = ($3::timestamptz AT TIME ZONE d.time_zone)::date "
-		"         AS today, "
-		"       (SELECT count(*) FROM visit_code_attempt v WHERE v.booking_id = b.id AND NOT v.ok "
-		"                                                  AND v.code_hash = b.visit_code_hash) AS wrong_codes, "
-		"       (SELECT string_agg(sd.code, ', ' ORDER BY sd.position, sd.code) FROM service_document sd "
-		"         WHERE sd.service_code = b.service_code AND sd.mandatory "
-		"           AND NOT EXISTS (SELECT 1 FROM document dc WHERE dc.booking_id = b.id AND dc.document_code = sd.code)) "
-		"         AS missing "
-		"FROM booking b JOIN district d ON d.id = b.district_id "
-		"WHERE b.reference = $1 AND b.agent_id = $2 FOR UPDATE OF b";
+	    "SELECT b.id, b.reference, b.status, b.district_id, b.agent_id, encode(b.visit_code_hash, 'hex') AS "
+	    "code_hash, "
+	    "       (b.window_start AT TIME ZONE d.time_zone)::date = ($3::timestamptz AT TIME ZONE d.time_zone)::date "
+	    "         AS today, "
+	    "       (SELECT count(*) FROM visit_code_attempt v WHERE v.booking_id = b.id AND NOT v.ok "
+	    "                                                  AND v.code_hash = b.visit_code_hash) AS wrong_codes, "
+	    "       (SELECT string_agg(sd.code, ', ' ORDER BY sd.position, sd.code) FROM service_document sd "
+	    "         WHERE sd.service_code = b.service_code AND sd.mandatory "
+	    "           AND NOT EXISTS (SELECT 1 FROM document dc WHERE dc.booking_id = b.id AND dc.document_code = "
+	    "sd.code)) "
+	    "         AS missing "
+	    "FROM booking b JOIN district d ON d.id = b.district_id "
+	    "WHERE b.reference = $1 AND b.agent_id = $2 FOR UPDATE OF b";
 	static const char q_ping[] =
-		"INSERT INTO agent_location (agent_id, district_id, at, location) "
-		"SELECT id, district_id, $2, ST_SetSRID(ST_MakePoint($4, $3), 4326)::geography FROM agent WHERE id = $1";
+	    "INSERT INTO agent_location (agent_id, district_id, at, location) "
+	    "SELECT id, district_id, $2, ST_SetSRID(ST_MakePoint($4, $3), 4326)::geography FROM agent WHERE id = $1";
 	const struct booking_transition *t;
 	struct agent_status_input in;
-	struct booking_change change = { 0 };
-	struct db_args a = { 0 };
+	struct booking_change change = {0};
+	struct db_args a = {0};
 	char now[40], booking_id[24], note[800], url[300];
 	enum db_status st;
 	PGresult *b = NULL, *res = NULL;
@@ -232,9 +235,10 @@ void agent_visit_status(struct http_req *r)
 	note[0] = '\0';
 	if (strcmp(in.status, "documents_collected") == 0 && missing) {
 		if (!in.note) {
-			http_error(r, 422, "documents_missing",
-				   "mandatory documents not uploaded: %s; upload them, or say in a note why they are missing",
-				   missing);
+			http_error(
+			    r, 422, "documents_missing",
+			    "mandatory documents not uploaded: %s; upload them, or say in a note why they are missing",
+			    missing);
 			goto out;
 		}
 		snprintf(note, sizeof note, "missing: %s. %s", missing, in.note);
@@ -256,7 +260,7 @@ void agent_visit_status(struct http_req *r)
 	tracking_url(r->params[0], url, sizeof url);
 	st = booking_change_apply(t, &change);
 	if (st == DB_OK && in.has_lat) {
-		const char *pp[] = { change.unit_agent, now, in.lat_text, in.lon_text };
+		const char *pp[] = {change.unit_agent, now, in.lat_text, in.lon_text};
 		st = db_run(q_ping, 4, pp);
 	}
 	if (st == DB_OK)
@@ -265,7 +269,7 @@ void agent_visit_status(struct http_req *r)
 		goto db_fail;
 	log_info("visit %s: %s -> %s", r->params[0], from, in.status);
 reply:;
-	const char *vp[] = { booking_id, http_lang(r) };
+	const char *vp[] = {booking_id, http_lang(r)};
 	res = db_exec(agent_q_visit, 2, vp, &st);
 	if (st != DB_OK)
 		goto db_fail;
@@ -282,18 +286,18 @@ out:
 void agent_location(struct http_req *r)
 {
 	static const char sql[] =
-		"INSERT INTO agent_location (agent_id, district_id, at, location, accuracy_m) "
-		"SELECT id, district_id, $2, ST_SetSRID(ST_MakePoint($4::float8, $3::float8), 4326)::geography, $5 "
-		"FROM agent WHERE id = $1";
+	    "INSERT INTO agent_location (agent_id, district_id, at, location, accuracy_m) "
+	    "SELECT id, district_id, $2, ST_SetSRID(ST_MakePoint($4::float8, $3::float8), 4326)::geography, $5 "
+	    "FROM agent WHERE id = $1";
 	double lat = 0, lon = 0, acc = 0;
 	int has_acc = 0;
 	const struct jv_field body[] = {
-		JV_NUM("lat", 1, -90, 90, &lat, NULL),
-		JV_NUM("lon", 1, -180, 180, &lon, NULL),
-		JV_NUM("accuracy", 0, 0, 100000, &acc, &has_acc),
-		JV_END,
+	    JV_NUM("lat", 1, -90, 90, &lat, NULL),
+	    JV_NUM("lon", 1, -180, 180, &lon, NULL),
+	    JV_NUM("accuracy", 0, 0, 100000, &acc, &has_acc),
+	    JV_END,
 	};
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40];
 
 	if (jv_check_or_reply(r, body) != 0)

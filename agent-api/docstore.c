@@ -16,7 +16,7 @@
 #include "log.h"
 #include "util.h"
 
-#define DOCSTORE_MAGIC "MTNDOC1\n"
+#define DOCSTORE_MAGIC    "MTNDOC1\n"
 #define DOCSTORE_OVERHEAD (4 + CRYPTO_GCM_NONCE_LEN + CRYPTO_GCM_TAG_LEN)
 #define DOCSTORE_DIR_MAX  4096
 #define DOCSTORE_PATH_MAX (DOCSTORE_DIR_MAX + 1 + DOCSTORE_ID_LEN + sizeof ".enc") /* dir/id.enc */
@@ -42,13 +42,16 @@ static void docstore_setup(void)
 	static const char label[] = "aes-256-gcm documents at rest";
 	if (cfg.upload_key && cfg.upload_key[0]) {
 		if (strlen(cfg.upload_key) != 2 * CRYPTO_GCM_KEY_LEN) {
-			log_error("docstore: upload_key must be %d hex characters; uploads are refused", 2 * CRYPTO_GCM_KEY_LEN);
+			log_error("docstore: upload_key must be %d hex characters; uploads are refused",
+			          2 * CRYPTO_GCM_KEY_LEN);
 			return;
 		}
 		for (size_t i = 0; i < CRYPTO_GCM_KEY_LEN; i++) {
-			int hi = docstore_hexval(cfg.upload_key[2 * i]), lo = docstore_hexval(cfg.upload_key[2 * i + 1]);
+			int hi = docstore_hexval(cfg.upload_key[2 * i]),
+			    lo = docstore_hexval(cfg.upload_key[2 * i + 1]);
 			if (hi < 0 || lo < 0) {
-				log_error("docstore: upload_key must be %d hex characters; uploads are refused", 2 * CRYPTO_GCM_KEY_LEN);
+				log_error("docstore: upload_key must be %d hex characters; uploads are refused",
+				          2 * CRYPTO_GCM_KEY_LEN);
 				return;
 			}
 			docstore_key[i] = (unsigned char)(hi << 4 | lo);
@@ -177,7 +180,7 @@ static int docstore_seal(struct docstore_writer *w)
 	docstore_aad(w->id, w->offset, aad);
 	if (crypto_random(rec + 4, CRYPTO_GCM_NONCE_LEN) != 0 ||
 	    crypto_gcm_seal(docstore_key, rec + 4, aad, sizeof aad, w->plain, n, rec + 4 + CRYPTO_GCM_NONCE_LEN,
-			    rec + 4 + CRYPTO_GCM_NONCE_LEN + n) != 0 ||
+	                    rec + 4 + CRYPTO_GCM_NONCE_LEN + n) != 0 ||
 	    docstore_write_all(w->fd, rec, n + DOCSTORE_OVERHEAD) != 0)
 		return -1;
 	OPENSSL_cleanse(w->plain, n);
@@ -259,7 +262,8 @@ int docstore_read(const char *id, long long size, docstore_sink_fn sink, void *c
 	if (docstore_path(id, path, sizeof path) != 0)
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || docstore_read_all(fd, head, sizeof head) != 0 || memcmp(head, DOCSTORE_MAGIC, DOCSTORE_HEADER) != 0)
+	if (fd < 0 || docstore_read_all(fd, head, sizeof head) != 0 ||
+	    memcmp(head, DOCSTORE_MAGIC, DOCSTORE_HEADER) != 0)
 		goto out;
 	rec = xmalloc(DOCSTORE_RECORD + DOCSTORE_OVERHEAD);
 	plain = xmalloc(DOCSTORE_RECORD);
@@ -272,7 +276,7 @@ int docstore_read(const char *id, long long size, docstore_sink_fn sink, void *c
 			goto out;
 		docstore_aad(id, offset, aad);
 		if (crypto_gcm_open(docstore_key, rec + 4, aad, sizeof aad, rec + 4 + CRYPTO_GCM_NONCE_LEN, n, plain,
-				    rec + 4 + CRYPTO_GCM_NONCE_LEN + n) != 0) {
+		                    rec + 4 + CRYPTO_GCM_NONCE_LEN + n) != 0) {
 			log_error("docstore: %s does not authenticate at offset %lld", id, offset);
 			goto out;
 		}

@@ -28,9 +28,9 @@ struct docstore_writer {
 	int fd;
 	char id[DOCSTORE_ID_LEN + 1];
 	unsigned char *plain, *sealed;
-	size_t fill;          /* plaintext bytes waiting in `plain` */
-	long long offset;     /* plaintext bytes sealed into the file */
-	long long stored;     /* file size */
+	size_t fill;      /* plaintext bytes waiting in `plain` */
+	long long offset; /* plaintext bytes sealed into the file */
+	long long stored; /* file size */
 };
 
 /* Creates the file of a new upload (the header only); *stored is its size. */

@@ -118,7 +118,7 @@ void document_view(struct http_req *r)
 	long idv, staffv, expires;
 	enum db_status st;
 	PGresult *res = NULL;
-	struct document_send ds = { r, NULL };
+	struct document_send ds = {r, NULL};
 
 	if (parse_long(r->params[0], 1, PARSE_EXACT_MAX, &idv) != 0 || http_query(r, "u", u, sizeof u) != 1 ||
 	    parse_long(u, 1, 2147483647L, &staffv) != 0 ||
@@ -136,7 +136,7 @@ void document_view(struct http_req *r)
 		http_error(r, 410, "link_expired", "this document link has expired; ask for a new one");
 		goto out;
 	}
-	const char *p[] = { r->params[0], u };
+	const char *p[] = {r->params[0], u};
 	res = db_exec(sql, 2, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
@@ -173,8 +173,10 @@ void document_view(struct http_req *r)
 	}
 	const char *type = db_col(res, 0, "media_type");
 	snprintf(disposition, sizeof disposition, "inline; filename=\"document-%ld.%s\"", idv,
-		 strcmp(type, "application/pdf") == 0 ? "pdf" : strcmp(type, "image/png") == 0 ? "png" : "jpg");
-	const char *h[] = { "Content-Disposition", disposition, "X-Frame-Options", "DENY", NULL };
+	         strcmp(type, "application/pdf") == 0 ? "pdf"
+	         : strcmp(type, "image/png") == 0     ? "png"
+	                                              : "jpg");
+	const char *h[] = {"Content-Disposition", disposition, "X-Frame-Options", "DENY", NULL};
 	http_reply_start(r, 200, type, h, (size_t)size);
 	if (strcmp(r->method, "HEAD") != 0 && docstore_read(key, size, document_send_sink, &ds) != 0)
 		log_warn("document %s: the reply was cut short", r->params[0]);

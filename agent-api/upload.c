@@ -15,11 +15,11 @@
 #include "log.h"
 #include "util.h"
 
-#define TUS_VERSION "1.0.0"
-#define UPLOAD_READ_CHUNK (64 * 1024)
-#define UPLOAD_MAGIC_BYTES (64 * 1024)  /* what libmagic sees of the start of a file */
+#define TUS_VERSION           "1.0.0"
+#define UPLOAD_READ_CHUNK     (64 * 1024)
+#define UPLOAD_MAGIC_BYTES    (64 * 1024) /* what libmagic sees of the start of a file */
 #define UPLOAD_LIFETIME_HOURS 48
-#define UPLOAD_METADATA_MAX 2048
+#define UPLOAD_METADATA_MAX   2048
 #define UPLOAD_LOCK_TRIES     40 /* × UPLOAD_LOCK_WAIT_MS: 2 s */
 #define UPLOAD_LOCK_WAIT_MS   50
 
@@ -63,8 +63,15 @@ void upload_options(struct http_req *r)
 {
 	char max[24];
 	snprintf(max, sizeof max, "%ld", cfg.upload_max_bytes);
-	const char *h[] = { "Tus-Version", TUS_VERSION, "Tus-Extension", "creation,checksum,termination",
-			    "Tus-Max-Size", max, "Tus-Checksum-Algorithm", "sha256", NULL };
+	const char *h[] = {"Tus-Version",
+	                   TUS_VERSION,
+	                   "Tus-Extension",
+	                   "creation,checksum,termination",
+	                   "Tus-Max-Size",
+	                   max,
+	                   "Tus-Checksum-Algorithm",
+	                   "sha256",
+	                   NULL};
 	upload_reply(r, 204, h);
 }
 
@@ -166,10 +173,10 @@ void upload_create(struct http_req *r)
 	    "         AS on_checklist "
 	    "FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
 	static const char q_insert[] =
-		"INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
-		"                    stored, created_at, updated_at, expires_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
-		"        $10::timestamptz + make_interval(hours => $11))";
+	    "INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
+	    "                    stored, created_at, updated_at, expires_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
+	    "        $10::timestamptz + make_interval(hours => $11))";
 	struct upload_meta m;
 	struct db_args visit = {0}, ins = {0};
 	long long length = 0, stored = 0;
@@ -182,7 +189,8 @@ void upload_create(struct http_req *r)
 	if (upload_check_version(r) != 0)
 		goto out;
 	if (http_header(r, "Upload-Defer-Length")) {
-		http_error(r, 400, "defer_length_unsupported", "give Upload-Length; deferred lengths are not supported");
+		http_error(r, 400, "defer_length_unsupported",
+		           "give Upload-Length; deferred lengths are not supported");
 		goto out;
 	}
 	if (upload_parse_size(http_header(r, "Upload-Length"), &length) != 0 || length == 0) {
@@ -248,8 +256,13 @@ void upload_create(struct http_req *r)
 	}
 	created = 0;
 	snprintf(location, sizeof location, "/api/v1/agent/uploads/%s", id);
-	const char *h[] = { "Location", location, "Upload-Offset", "0", "Access-Control-Expose-Headers",
-			    "Location, Upload-Offset, Tus-Resumable", NULL };
+	const char *h[] = {"Location",
+	                   location,
+	                   "Upload-Offset",
+	                   "0",
+	                   "Access-Control-Expose-Headers",
+	                   "Location, Upload-Offset, Tus-Resumable",
+	                   NULL};
 	upload_reply(r, 201, h);
 out:
 	if (created)
@@ -324,8 +337,13 @@ void upload_head(struct http_req *r)
 		return;
 	snprintf(offset, sizeof offset, "%lld", u.offset);
 	snprintf(length, sizeof length, "%lld", u.length);
-	const char *h[] = { "Upload-Offset", offset, "Upload-Length", length, "Access-Control-Expose-Headers",
-			    "Upload-Offset, Upload-Length, Tus-Resumable", NULL };
+	const char *h[] = {"Upload-Offset",
+	                   offset,
+	                   "Upload-Length",
+	                   length,
+	                   "Access-Control-Expose-Headers",
+	                   "Upload-Offset, Upload-Length, Tus-Resumable",
+	                   NULL};
 	upload_reply(r, 200, h);
 }
 
@@ -338,7 +356,7 @@ static int upload_lock(const char *id, int lock)
 	static const char q_unlock[] = "SELECT pg_advisory_unlock(" UPLOAD_LOCK_CLASS ", hashtext($1)) AS ok";
 #undef UPLOAD_LOCK_CLASS
 	enum db_status st;
-	const char *p[] = { id };
+	const char *p[] = {id};
 	/* A request that has just replied may still be releasing the lock (or a cut request
 	 * still be storing what it received): wait up to 2 s before answering 423. */
 	for (int tries = 0;; tries++) {
@@ -374,7 +392,7 @@ static int upload_check_sink(void *ctx, const void *p, size_t n)
 /* The media type libmagic finds in the bytes, if one of the allowed; NULL otherwise. */
 static const char *upload_media_type(const unsigned char *p, size_t n)
 {
-	static const char *const allowed[] = { "image/jpeg", "image/png", "application/pdf", NULL };
+	static const char *const allowed[] = {"image/jpeg", "image/png", "application/pdf", NULL};
 	const char *found = NULL;
 	magic_t m = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_NO_CHECK_ELF | MAGIC_NO_CHECK_TAR);
 	if (!m)
@@ -393,7 +411,7 @@ static const char *upload_media_type(const unsigned char *p, size_t n)
 static void upload_discard(const char *id)
 {
 	static const char sql[] = "DELETE FROM upload WHERE id = $1 AND status = 'open'";
-	const char *p[] = { id };
+	const char *p[] = {id};
 	db_run(sql, 1, p);
 	docstore_remove(id);
 }
@@ -412,7 +430,7 @@ static void upload_finish(struct http_req *r, const char *id, struct upload_row 
 	    "                                            'sha256', $6::text)) "
 	    "FROM d";
 	static const char q_done[] = "UPDATE upload SET status = 'complete', updated_at = $2 WHERE id = $1";
-	struct upload_check c = { crypto_sha256_begin(), xmalloc(UPLOAD_MAGIC_BYTES), 0 };
+	struct upload_check c = {crypto_sha256_begin(), xmalloc(UPLOAD_MAGIC_BYTES), 0};
 	struct db_args doc = {0};
 	unsigned char digest[CRYPTO_SHA256_LEN];
 	char hex[65], now[40], offset[24];
@@ -422,7 +440,8 @@ static void upload_finish(struct http_req *r, const char *id, struct upload_row 
 	if (docstore_read(id, u->length, upload_check_sink, &c) != 0) {
 		crypto_sha256_free(c.digest);
 		c.digest = NULL;
-		http_error(r, 500, "storage_damaged", "the stored bytes could not be read back; start the upload again");
+		http_error(r, 500, "storage_damaged",
+		           "the stored bytes could not be read back; start the upload again");
 		upload_discard(id);
 		goto out;
 	}
@@ -431,8 +450,9 @@ static void upload_finish(struct http_req *r, const char *id, struct upload_row 
 	crypto_hex(digest, sizeof digest, hex);
 	if (strcmp(hex, u->sha256) != 0) {
 		upload_discard(id);
-		http_error(r, 422, "checksum_mismatch",
-			   "the file's SHA-256 is not the one given at creation; nothing was recorded, upload it again");
+		http_error(
+		    r, 422, "checksum_mismatch",
+		    "the file's SHA-256 is not the one given at creation; nothing was recorded, upload it again");
 		goto out;
 	}
 	const char *type = upload_media_type(c.head, c.head_len);
@@ -453,7 +473,7 @@ static void upload_finish(struct http_req *r, const char *id, struct upload_row 
 	db_arg_ll(&doc, r->auth.id);
 	db_arg_text(&doc, now);
 	db_arg_text(&doc, u->reference);
-	const char *up[] = { id, now };
+	const char *up[] = {id, now};
 	st = db_begin();
 	if (st == DB_OK)
 		res = db_exec(q_doc, doc.n, doc.v, &st);
@@ -469,8 +489,8 @@ static void upload_finish(struct http_req *r, const char *id, struct upload_row 
 		docstore_remove(id); /* the same bytes were recorded for this document already */
 	log_info("upload %s complete: %s of %s, %lld bytes, %s", id, u->document, u->reference, u->length, type);
 	snprintf(offset, sizeof offset, "%lld", u->length);
-	const char *h[] = { "Upload-Offset", offset, "Access-Control-Expose-Headers", "Upload-Offset, Tus-Resumable",
-			    NULL };
+	const char *h[] = {"Upload-Offset", offset, "Access-Control-Expose-Headers", "Upload-Offset, Tus-Resumable",
+	                   NULL};
 	upload_reply(r, 204, h);
 out:
 	crypto_sha256_free(c.digest);
@@ -481,9 +501,9 @@ out:
 void upload_patch(struct http_req *r)
 {
 	static const char q_progress[] =
-		"UPDATE upload SET \"offset\" = $2, stored = $3, updated_at = $4 WHERE id = $1 AND \"offset\" = $5";
+	    "UPDATE upload SET \"offset\" = $2, stored = $3, updated_at = $4 WHERE id = $1 AND \"offset\" = $5";
 	struct upload_row u;
-	struct docstore_writer w = { .fd = -1 };
+	struct docstore_writer w = {.fd = -1};
 	struct crypto_digest *chunk_digest = NULL;
 	unsigned char want[CRYPTO_SHA256_LEN], got_digest[CRYPTO_SHA256_LEN];
 	unsigned char *buf = NULL;
@@ -528,7 +548,8 @@ void upload_patch(struct http_req *r)
 		goto out;
 	}
 	if (upload_lock(id, 1) != 0) {
-		http_error(r, 423, "upload_busy", "another request is writing this upload; resume from HEAD's Upload-Offset");
+		http_error(r, 423, "upload_busy",
+		           "another request is writing this upload; resume from HEAD's Upload-Offset");
 		goto out;
 	}
 	locked = 1;
@@ -537,7 +558,7 @@ void upload_patch(struct http_req *r)
 	if (u.complete) {
 		if (claimed == u.length && content_length == 0) {
 			snprintf(offset_text, sizeof offset_text, "%lld", u.length);
-			const char *h[] = { "Upload-Offset", offset_text, NULL };
+			const char *h[] = {"Upload-Offset", offset_text, NULL};
 			upload_reply(r, 204, h);
 		} else {
 			http_error(r, 409, "upload_complete", "this upload is complete");
@@ -546,7 +567,7 @@ void upload_patch(struct http_req *r)
 	}
 	if (claimed != u.offset) {
 		http_error(r, 409, "offset_mismatch", "the upload is at offset %lld; resume from HEAD's Upload-Offset",
-			   u.offset);
+		           u.offset);
 		goto out;
 	}
 	if (content_length > u.length - u.offset) {
@@ -569,7 +590,8 @@ void upload_patch(struct http_req *r)
 			crypto_sha256_update(chunk_digest, buf, (size_t)n);
 		if (docstore_write(&w, buf, (size_t)n) != 0) {
 			docstore_truncate(&w, u.stored);
-			http_error(r, 507, "storage_full", "the bytes could not be stored; nothing of this request was kept");
+			http_error(r, 507, "storage_full",
+			           "the bytes could not be stored; nothing of this request was kept");
 			goto out;
 		}
 		got += n;
@@ -585,14 +607,15 @@ void upload_patch(struct http_req *r)
 				http_error(r, 400, "incomplete", "the request ended early; nothing of it was kept");
 			else
 				http_error(r, 460, "checksum_mismatch",
-					   "the bytes do not match Upload-Checksum; nothing of this request was kept");
+				           "the bytes do not match Upload-Checksum; nothing of this request was kept");
 			goto out;
 		}
 	}
 	if (got > 0) {
 		if (docstore_commit(&w) != 0) {
 			docstore_truncate(&w, u.stored);
-			http_error(r, 507, "storage_full", "the bytes could not be stored; nothing of this request was kept");
+			http_error(r, 507, "storage_full",
+			           "the bytes could not be stored; nothing of this request was kept");
 			goto out;
 		}
 		clock_now_text(now, sizeof now);
@@ -612,7 +635,8 @@ void upload_patch(struct http_req *r)
 	}
 	docstore_close(&w);
 	if (got < content_length) {
-		http_error(r, 400, "incomplete", "the request ended early; %lld bytes were kept, resume from HEAD", got);
+		http_error(r, 400, "incomplete", "the request ended early; %lld bytes were kept, resume from HEAD",
+		           got);
 		goto out;
 	}
 	if (u.offset == u.length) {
@@ -620,8 +644,8 @@ void upload_patch(struct http_req *r)
 		goto out;
 	}
 	snprintf(offset_text, sizeof offset_text, "%lld", u.offset);
-	const char *h[] = { "Upload-Offset", offset_text, "Access-Control-Expose-Headers", "Upload-Offset, Tus-Resumable",
-			    NULL };
+	const char *h[] = {"Upload-Offset", offset_text, "Access-Control-Expose-Headers",
+	                   "Upload-Offset, Tus-Resumable", NULL};
 	upload_reply(r, 204, h);
 out:
 	docstore_close(&w);

@@ -24,19 +24,20 @@
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: mitan [--config FILE] COMMAND [options]\n"
-		"\n"
-		"commands:\n"
-		"  serve             HTTP server: the API under /api/v1, the web front ends, /healthz /readyz /metrics\n"
-		"  migrate           apply sql/NNN_*.sql in order, each once\n"
-		"  seed [--demo]     load the service catalogue; --demo adds the demo city (Raipur) and its accounts\n"
-		"  worker [--once]   run jobs and deliver SMS; --once runs what is due now and exits\n"
-		"  plan --solomon FILE [--seed S] [--time-limit SECONDS] [--iterations N]\n"
-		"                    plan routes for a Solomon VRPTW instance; prints JSON\n"
-		"  plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit SECONDS] [--baseline]\n"
-		"                    plan each zone's day from the database and store the routes\n"
-		"\n");
+	fprintf(
+	    stderr,
+	    "usage: mitan [--config FILE] COMMAND [options]\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve             HTTP server: the API under /api/v1, the web front ends, /healthz /readyz /metrics\n"
+	    "  migrate           apply sql/NNN_*.sql in order, each once\n"
+	    "  seed [--demo]     load the service catalogue; --demo adds the demo city (Raipur) and its accounts\n"
+	    "  worker [--once]   run jobs and deliver SMS; --once runs what is due now and exits\n"
+	    "  plan --solomon FILE [--seed S] [--time-limit SECONDS] [--iterations N]\n"
+	    "                    plan routes for a Solomon VRPTW instance; prints JSON\n"
+	    "  plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit SECONDS] [--baseline]\n"
+	    "                    plan each zone's day from the database and store the routes\n"
+	    "\n");
 	config_usage();
 }
 
@@ -52,7 +53,8 @@ static int startup(const char *config_file, int need_secret)
 	log_level_parse(cfg.log_level, &level);
 	log_set_level(level);
 	if (cfg.now[0] && clock_set(cfg.now) != 0) {
-		fprintf(stderr, "mitan: configuration error: MITAN_NOW must be an RFC 3339 timestamp, got \"%s\"\n", cfg.now);
+		fprintf(stderr, "mitan: configuration error: MITAN_NOW must be an RFC 3339 timestamp, got \"%s\"\n",
+		        cfg.now);
 		return -1;
 	}
 	if (need_secret) {
@@ -69,7 +71,7 @@ static int startup(const char *config_file, int need_secret)
 	}
 	if (db_ping() != 0) {
 		fprintf(stderr, "mitan: the database does not answer (see the error above); is the cluster running? "
-				"`ops/pg.sh start` starts the embedded one\n");
+		                "`ops/pg.sh start` starts the embedded one\n");
 		return -1;
 	}
 	return 0;
@@ -86,7 +88,7 @@ static void *housekeeping(void *arg)
 		db_run(seal, 0, NULL);
 		db_release();
 		for (int i = 0; i < 10 && !housekeeping_stop; i++) {
-			struct timespec ts = { 0, 100 * 1000 * 1000 };
+			struct timespec ts = {0, 100 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}
 	}

@@ -3,10 +3,10 @@
 #include "clock.h"
 
 enum db_status audit_request(struct http_req *r, const char *district, const char *action, const char *type,
-			     const char *ref, const char *detail)
+                             const char *ref, const char *detail)
 {
 	static const char sql[] = "SELECT audit_write($1, $2, $3, $4, $5, $6, $7, $8::jsonb)";
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40];
 
 	clock_now_text(now, sizeof now);

@@ -12,6 +12,6 @@
  * caller of `r`, at the application clock's now, in the caller's transaction. `detail` is
  * a JSON object's text or NULL. */
 enum db_status audit_request(struct http_req *r, const char *district, const char *action, const char *type,
-			     const char *ref, const char *detail);
+                             const char *ref, const char *detail);
 
 #endif

@@ -6,7 +6,7 @@
 #include "clock.h"
 #include "crypto.h"
 
-static const char *const auth_names[] = { "resident", "operator", "agent", "officer", "committee", "admin" };
+static const char *const auth_names[] = {"resident", "operator", "agent", "officer", "committee", "admin"};
 
 const char *auth_role_name(int role)
 {
@@ -25,13 +25,14 @@ int auth_role_parse(const char *name)
 }
 
 enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[CRYPTO_TOKEN_LEN],
-				   char expires_at[CLOCK_TEXT_LEN])
+                                   char expires_at[CLOCK_TEXT_LEN])
 {
 	static const char sql[] =
-		"INSERT INTO session (token_hash, role, person_id, staff_id, agent_id, district_id, created_at, expires_at) "
-		"VALUES (decode($1, 'hex'), $2, CASE WHEN $2 = 'resident' THEN $3::bigint END, "
-		"        CASE WHEN $2 IN ('operator','officer','committee','admin') THEN $3::int END, "
-		"        CASE WHEN $2 = 'agent' THEN $3::int END, nullif($4::int, 0), $5, $6)";
+	    "INSERT INTO session (token_hash, role, person_id, staff_id, agent_id, district_id, created_at, "
+	    "expires_at) "
+	    "VALUES (decode($1, 'hex'), $2, CASE WHEN $2 = 'resident' THEN $3::bigint END, "
+	    "        CASE WHEN $2 IN ('operator','officer','committee','admin') THEN $3::int END, "
+	    "        CASE WHEN $2 = 'agent' THEN $3::int END, nullif($4::int, 0), $5, $6)";
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char hashhex[2 * CRYPTO_SHA256_LEN + 1], id[24], district[24], now[CLOCK_TEXT_LEN];
 	int64_t now_us = clock_now_us();
@@ -43,15 +44,14 @@ enum db_status auth_session_create(const struct auth *who, long ttl_seconds, cha
 	snprintf(district, sizeof district, "%lld", who->district_id);
 	clock_format(now_us, now, sizeof now);
 	clock_format(now_us + (int64_t)ttl_seconds * CLOCK_US_PER_S, expires_at, CLOCK_TEXT_LEN);
-	const char *params[] = { hashhex, auth_role_name(who->role), id, district, now, expires_at };
+	const char *params[] = {hashhex, auth_role_name(who->role), id, district, now, expires_at};
 	return db_run(sql, 6, params);
 }
 
 enum db_status auth_session_lookup(const char *token, struct auth *who, int *found)
 {
-	static const char sql[] =
-		"SELECT role, coalesce(person_id, staff_id, agent_id), coalesce(district_id, 0) "
-		"FROM session WHERE token_hash = decode($1, 'hex') AND expires_at > $2";
+	static const char sql[] = "SELECT role, coalesce(person_id, staff_id, agent_id), coalesce(district_id, 0) "
+	                          "FROM session WHERE token_hash = decode($1, 'hex') AND expires_at > $2";
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char hashhex[2 * CRYPTO_SHA256_LEN + 1], now[CLOCK_TEXT_LEN];
 	enum db_status st;
@@ -60,7 +60,7 @@ enum db_status auth_session_lookup(const char *token, struct auth *who, int *fou
 	crypto_sha256(token, strlen(token), hash);
 	crypto_hex(hash, sizeof hash, hashhex);
 	clock_now_text(now, sizeof now);
-	const char *params[] = { hashhex, now };
+	const char *params[] = {hashhex, now};
 	PGresult *res = db_exec(sql, 2, params, &st);
 	if (st == DB_OK && PQntuples(res) == 1) {
 		who->role = auth_role_parse(db_get(res, 0, 0));
@@ -79,6 +79,6 @@ enum db_status auth_session_end(const char *token)
 	char hashhex[2 * CRYPTO_SHA256_LEN + 1];
 	crypto_sha256(token, strlen(token), hash);
 	crypto_hex(hash, sizeof hash, hashhex);
-	const char *params[] = { hashhex };
+	const char *params[] = {hashhex};
 	return db_run(sql, 1, params);
 }

@@ -14,12 +14,12 @@ enum auth_role {
 	ROLE_COMMITTEE = 1 << 4,
 	ROLE_ADMIN = 1 << 5,
 };
-#define ROLE_STAFF (ROLE_OPERATOR | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN)
+#define ROLE_STAFF            (ROLE_OPERATOR | ROLE_OFFICER | ROLE_COMMITTEE | ROLE_ADMIN)
 #define ROLE_ANYONE_SIGNED_IN (ROLE_RESIDENT | ROLE_AGENT | ROLE_STAFF)
 
 /* Who is calling. id is the person (resident), staff or agent id, by role. */
 struct auth {
-	int role;              /* one enum auth_role bit; 0 = anonymous */
+	int role; /* one enum auth_role bit; 0 = anonymous */
 	long long id;
 	long long district_id; /* 0 when none */
 };
@@ -29,7 +29,7 @@ int auth_role_parse(const char *name); /* 0 when unknown */
 
 /* Creates a session; writes the token and its expiry (RFC 3339). */
 enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[CRYPTO_TOKEN_LEN],
-				   char expires_at[CLOCK_TEXT_LEN]);
+                                   char expires_at[CLOCK_TEXT_LEN]);
 /* Finds the live session of a token: DB_OK and *found = 1 with *who filled, or *found = 0. */
 enum db_status auth_session_lookup(const char *token, struct auth *who, int *found);
 /* Ends the session of a token (signing out); a token that is not live changes nothing. */

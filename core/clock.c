@@ -38,8 +38,8 @@ int clock_parse_rfc3339(const char *s, int64_t *us)
 	struct tm tm;
 	const char *p;
 
-	if (strlen(s) < 20 || clock_digits(s, 4, &y) || s[4] != '-' || clock_digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || clock_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	if (strlen(s) < 20 || clock_digits(s, 4, &y) || s[4] != '-' || clock_digits(s + 5, 2, &mo) || s[7] != '-' ||
+	    clock_digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
 	    clock_digits(s + 11, 2, &h) || s[13] != ':' || clock_digits(s + 14, 2, &mi) || s[16] != ':' ||
 	    clock_digits(s + 17, 2, &sec))
 		return -1;

@@ -11,7 +11,7 @@
 /* A buffer for clock_format's text ("2026-11-24T03:30:00.250000Z", 27 characters) and its NUL. */
 #define CLOCK_TEXT_LEN 40
 
-int64_t clock_now_us(void);           /* microseconds since the epoch */
+int64_t clock_now_us(void); /* microseconds since the epoch */
 /* Makes clock_now_us() continue from the instant `rfc3339`. 0 on success. */
 int clock_set(const char *rfc3339);
 /* Parses an RFC 3339 timestamp with a Z or ±hh:mm offset into microseconds. 0 on success. */

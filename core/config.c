@@ -23,58 +23,64 @@ struct config_entry {
 	const char *help;
 };
 
-#define STR(field, def, choices, help) \
-	{ #field, CONFIG_STR, offsetof(struct config, field), def, 0, 0, 0, 0, choices, help }
-#define INT(field, def, min, max, help) \
-	{ #field, CONFIG_INT, offsetof(struct config, field), #def, min, max, 0, 0, NULL, help }
-#define DBL(field, def, min, max, help) \
-	{ #field, CONFIG_DOUBLE, offsetof(struct config, field), #def, 0, 0, min, max, NULL, help }
+#define STR(field, def, choices, help)                                                                                 \
+	{                                                                                                              \
+#field, CONFIG_STR, offsetof(struct config, field), def, 0, 0, 0, 0, choices, help                     \
+	}
+#define INT(field, def, min, max, help)                                                                                \
+	{                                                                                                              \
+#field, CONFIG_INT, offsetof(struct config, field), #def, min, max, 0, 0, NULL, help                   \
+	}
+#define DBL(field, def, min, max, help)                                                                                \
+	{                                                                                                              \
+#field, CONFIG_DOUBLE, offsetof(struct config, field), #def, 0, 0, min, max, NULL, help                \
+	}
 
 static const struct config_entry config_table[] = {
-	STR(env, "prod", "prod|dev|test", "deployment kind; dev and test allow MITAN_NOW"),
-	STR(data, "./var", NULL, "data directory (embedded database, uploads, demo accounts)"),
-	STR(database_url, "", NULL, "libpq connection string; empty = the embedded cluster under data"),
-	STR(listen, "127.0.0.1", NULL, "address the HTTP server binds (IPv4)"),
-	INT(port, 8080, 1, 65535, "HTTP port"),
-	INT(threads, 96, 2, 1024, "HTTP worker threads (keep-alive holds one per client connection)"),
-	STR(log_level, "info", "debug|info|warn|error", "lowest level logged"),
-	STR(public_url, "", NULL, "public base URL for tracking links; empty = http://listen:port"),
-	STR(web_root, "web", NULL, "directory of the static front ends"),
-	STR(sms_driver, "log", "log|http", "log keeps messages for /api/v1/dev/sms; http posts to a gateway"),
-	STR(now, "", NULL, "injectable clock start (RFC 3339), honoured only when env is dev or test"),
-	INT(trust_proxy, 0, 0, 1, "take the client address from X-Forwarded-For (behind nginx)"),
-	INT(session_hours_staff, 12, 1, 720, "lifetime of staff and agent sessions"),
-	INT(session_days_resident, 30, 1, 365, "lifetime of resident sessions"),
-	INT(otp_ttl_seconds, 600, 60, 600, "OTP lifetime (at most 10 minutes)"),
-	INT(otp_max_attempts, 5, 1, 5, "wrong codes allowed per OTP"),
-	INT(otp_per_phone_per_hour, 5, 1, 100, "OTP sends per phone per hour"),
-	INT(otp_per_addr_per_hour, 30, 1, 100000, "OTP sends per client address per hour"),
-	INT(booking_lead_minutes, 60, 0, 10080, "a window can be booked until this long before it starts"),
-	INT(booking_days_ahead, 14, 1, 90, "how far ahead windows are offered"),
-	INT(max_body, 65536, 1024, 1048576, "default limit of a request body in bytes"),
-	INT(slots_cache_ms, 1000, 0, 60000, "a zone's availability is served from memory this long (0 = never)"),
-	INT(db_statement_timeout_ms, 10000, 100, 600000, "statement timeout of server connections"),
-	INT(db_connections, 12, 1, 500, "database connections shared by all threads (a few per core)"),
-	INT(worker_in_process, 1, 0, 1, "mitan serve also runs the job worker"),
-	INT(worker_poll_ms, 1000, 10, 60000, "how often an idle worker looks for due jobs"),
-	STR(sms_url, "", NULL, "SMS gateway URL (driver http)"),
-	STR(sms_api_key, "", NULL, "SMS gateway API key (driver http)"),
-	STR(sms_api_key_header, "X-API-Key", NULL, "header that carries the API key"),
-	STR(sms_sender, "MITAN", NULL, "DLT sender id (header)"),
-	STR(sms_dlt_entity_id, "", NULL, "DLT principal entity id"),
-	STR(sms_dlt_templates, "", NULL, "DLT template ids: template=id,template=id"),
-	INT(sms_timeout_ms, 5000, 100, 60000, "total timeout of one gateway call"),
-	STR(sms_dlr_secret, "", NULL, "HMAC key of the gateway's delivery reports"),
-	INT(sms_per_phone_per_hour, 20, 1, 1000, "messages per phone per hour"),
-	INT(visit_notice_hour, 7, 0, 23, "local hour of the visit-day SMS (agent name and visit code)"),
-	STR(upload_dir, "", NULL, "where encrypted documents are kept; empty = <data>/uploads"),
-	INT(upload_max_bytes, 20971520, 1024, 1073741824, "largest document upload"),
-	STR(upload_key, "", NULL, "AES-256 key of documents at rest, 64 hex chars; empty = derived from the secret"),
-	INT(signed_link_seconds, 300, 10, 86400, "lifetime of an officer's signed document link"),
-	INT(visit_code_max_attempts, 5, 1, 20, "wrong visit codes allowed at one door"),
-	DBL(travel_road_factor, 1.4, 1.0, 5.0, "road distance = geodesic distance x this"),
-	DBL(travel_speed_kmh, 18, 1.0, 120.0, "average travel speed of agents in the city, km/h"),
-	INT(plan_time_limit_s, 10, 1, 600, "time limit of one zone's route planning"),
+    STR(env, "prod", "prod|dev|test", "deployment kind; dev and test allow MITAN_NOW"),
+    STR(data, "./var", NULL, "data directory (embedded database, uploads, demo accounts)"),
+    STR(database_url, "", NULL, "libpq connection string; empty = the embedded cluster under data"),
+    STR(listen, "127.0.0.1", NULL, "address the HTTP server binds (IPv4)"),
+    INT(port, 8080, 1, 65535, "HTTP port"),
+    INT(threads, 96, 2, 1024, "HTTP worker threads (keep-alive holds one per client connection)"),
+    STR(log_level, "info", "debug|info|warn|error", "lowest level logged"),
+    STR(public_url, "", NULL, "public base URL for tracking links; empty = http://listen:port"),
+    STR(web_root, "web", NULL, "directory of the static front ends"),
+    STR(sms_driver, "log", "log|http", "log keeps messages for /api/v1/dev/sms; http posts to a gateway"),
+    STR(now, "", NULL, "injectable clock start (RFC 3339), honoured only when env is dev or test"),
+    INT(trust_proxy, 0, 0, 1, "take the client address from X-Forwarded-For (behind nginx)"),
+    INT(session_hours_staff, 12, 1, 720, "lifetime of staff and agent sessions"),
+    INT(session_days_resident, 30, 1, 365, "lifetime of resident sessions"),
+    INT(otp_ttl_seconds, 600, 60, 600, "OTP lifetime (at most 10 minutes)"),
+    INT(otp_max_attempts, 5, 1, 5, "wrong codes allowed per OTP"),
+    INT(otp_per_phone_per_hour, 5, 1, 100, "OTP sends per phone per hour"),
+    INT(otp_per_addr_per_hour, 30, 1, 100000, "OTP sends per client address per hour"),
+    INT(booking_lead_minutes, 60, 0, 10080, "a window can be booked until this long before it starts"),
+    INT(booking_days_ahead, 14, 1, 90, "how far ahead windows are offered"),
+    INT(max_body, 65536, 1024, 1048576, "default limit of a request body in bytes"),
+    INT(slots_cache_ms, 1000, 0, 60000, "a zone's availability is served from memory this long (0 = never)"),
+    INT(db_statement_timeout_ms, 10000, 100, 600000, "statement timeout of server connections"),
+    INT(db_connections, 12, 1, 500, "database connections shared by all threads (a few per core)"),
+    INT(worker_in_process, 1, 0, 1, "mitan serve also runs the job worker"),
+    INT(worker_poll_ms, 1000, 10, 60000, "how often an idle worker looks for due jobs"),
+    STR(sms_url, "", NULL, "SMS gateway URL (driver http)"),
+    STR(sms_api_key, "", NULL, "SMS gateway API key (driver http)"),
+    STR(sms_api_key_header, "X-API-Key", NULL, "header that carries the API key"),
+    STR(sms_sender, "MITAN", NULL, "DLT sender id (header)"),
+    STR(sms_dlt_entity_id, "", NULL, "DLT principal entity id"),
+    STR(sms_dlt_templates, "", NULL, "DLT template ids: template=id,template=id"),
+    INT(sms_timeout_ms, 5000, 100, 60000, "total timeout of one gateway call"),
+    STR(sms_dlr_secret, "", NULL, "HMAC key of the gateway's delivery reports"),
+    INT(sms_per_phone_per_hour, 20, 1, 1000, "messages per phone per hour"),
+    INT(visit_notice_hour, 7, 0, 23, "local hour of the visit-day SMS (agent name and visit code)"),
+    STR(upload_dir, "", NULL, "where encrypted documents are kept; empty = <data>/uploads"),
+    INT(upload_max_bytes, 20971520, 1024, 1073741824, "largest document upload"),
+    STR(upload_key, "", NULL, "AES-256 key of documents at rest, 64 hex chars; empty = derived from the secret"),
+    INT(signed_link_seconds, 300, 10, 86400, "lifetime of an officer's signed document link"),
+    INT(visit_code_max_attempts, 5, 1, 20, "wrong visit codes allowed at one door"),
+    DBL(travel_road_factor, 1.4, 1.0, 5.0, "road distance = geodesic distance x this"),
+    DBL(travel_speed_kmh, 18, 1.0, 120.0, "average travel speed of agents in the city, km/h"),
+    INT(plan_time_limit_s, 10, 1, 600, "time limit of one zone's route planning"),
 };
 
 #define CONFIG_COUNT (sizeof config_table / sizeof config_table[0])
@@ -93,15 +99,14 @@ static int config_choice_ok(const char *choices, const char *v)
 	return 0;
 }
 
-static int config_set(const struct config_entry *e, const char *value, const char *origin, char *err,
-		      size_t errlen)
+static int config_set(const struct config_entry *e, const char *value, const char *origin, char *err, size_t errlen)
 {
 	char *base = (char *)&cfg + e->offset;
 	if (e->type == CONFIG_INT) {
 		long v;
 		if (parse_long(value, e->min, e->max, &v) != 0) {
 			snprintf(err, errlen, "%s: %s must be a whole number from %ld to %ld, got \"%s\"", origin,
-				 e->name, e->min, e->max, value);
+			         e->name, e->min, e->max, value);
 			return -1;
 		}
 		*(long *)(void *)base = v;
@@ -111,7 +116,7 @@ static int config_set(const struct config_entry *e, const char *value, const cha
 		double v;
 		if (parse_double(value, &v) != 0 || v < e->dmin || v > e->dmax) {
 			snprintf(err, errlen, "%s: %s must be a number from %g to %g, got \"%s\"", origin, e->name,
-				 e->dmin, e->dmax, value);
+			         e->dmin, e->dmax, value);
 			return -1;
 		}
 		*(double *)(void *)base = v;

@@ -6,18 +6,18 @@
 #include <stddef.h>
 
 struct config {
-	char *env;              /* prod, dev or test */
-	char *data;             /* data directory */
-	char *database_url;     /* libpq conninfo; empty = the embedded cluster under data */
-	char *listen;           /* address the HTTP server binds */
+	char *env;          /* prod, dev or test */
+	char *data;         /* data directory */
+	char *database_url; /* libpq conninfo; empty = the embedded cluster under data */
+	char *listen;       /* address the HTTP server binds */
 	long port;
 	long threads;
 	char *log_level;
-	char *public_url;       /* base of tracking links */
-	char *web_root;         /* static front ends */
-	char *sms_driver;       /* log or http */
-	char *now;              /* injectable clock start, RFC 3339; only for env dev/test */
-	long trust_proxy;       /* take the client address from X-Forwarded-For (behind nginx) */
+	char *public_url; /* base of tracking links */
+	char *web_root;   /* static front ends */
+	char *sms_driver; /* log or http */
+	char *now;        /* injectable clock start, RFC 3339; only for env dev/test */
+	long trust_proxy; /* take the client address from X-Forwarded-For (behind nginx) */
 	long session_hours_staff;
 	long session_days_resident;
 	long otp_ttl_seconds;
@@ -27,26 +27,26 @@ struct config {
 	long booking_lead_minutes;
 	long booking_days_ahead;
 	long max_body;
-	long slots_cache_ms;       /* how long a zone's availability may be served from memory */
+	long slots_cache_ms; /* how long a zone's availability may be served from memory */
 	long db_statement_timeout_ms;
-	long db_connections;       /* the pool shared by all threads */
+	long db_connections; /* the pool shared by all threads */
 	/* scheduler and SMS */
-	long worker_in_process;    /* `mitan serve` also runs the job worker */
+	long worker_in_process; /* `mitan serve` also runs the job worker */
 	long worker_poll_ms;
 	char *sms_url;
 	char *sms_api_key;
 	char *sms_api_key_header;
 	char *sms_sender;
 	char *sms_dlt_entity_id;
-	char *sms_dlt_templates;   /* "template=dlt_id,template=dlt_id" */
+	char *sms_dlt_templates; /* "template=dlt_id,template=dlt_id" */
 	long sms_timeout_ms;
-	char *sms_dlr_secret;      /* HMAC key of delivery reports */
+	char *sms_dlr_secret; /* HMAC key of delivery reports */
 	long sms_per_phone_per_hour;
-	long visit_notice_hour;    /* local hour of the visit-day SMS */
+	long visit_notice_hour; /* local hour of the visit-day SMS */
 	/* field agents and documents */
-	char *upload_dir;          /* empty = data/uploads */
+	char *upload_dir; /* empty = data/uploads */
 	long upload_max_bytes;
-	char *upload_key;          /* 64 hex chars (AES-256); empty = derived from the installation secret */
+	char *upload_key; /* 64 hex chars (AES-256); empty = derived from the installation secret */
 	long signed_link_seconds;
 	long visit_code_max_attempts;
 	/* planning */

@@ -53,8 +53,7 @@ void crypto_sha256_free(struct crypto_digest *d)
 	EVP_MD_CTX_free((EVP_MD_CTX *)d);
 }
 
-void crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
-			unsigned char out[CRYPTO_SHA256_LEN])
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned char out[CRYPTO_SHA256_LEN])
 {
 	unsigned int len = CRYPTO_SHA256_LEN;
 	HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len);
@@ -98,7 +97,7 @@ void crypto_base64url(const unsigned char *p, size_t n, char *out)
 /* Decodes base64 (c62/c63 = '+' '/') or base64url ('-' '_'). Padding '=' (at most two) may
  * end standard base64; a lone sextet or stray bits are refused. */
 static int crypto_b64_decode(const char *s, size_t n, char c62, char c63, unsigned char *out, size_t outcap,
-			     size_t *outlen)
+                             size_t *outlen)
 {
 	uint32_t acc = 0;
 	int bits = 0;
@@ -147,7 +146,7 @@ int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t out
 }
 
 static int crypto_gcm(int enc, const unsigned char *key, const unsigned char *nonce, const void *aad, size_t aadlen,
-		      const void *in, size_t n, void *out, unsigned char *tag)
+                      const void *in, size_t n, void *out, unsigned char *tag)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int len = 0, rc = -1;
@@ -174,15 +173,15 @@ out:
 }
 
 int crypto_gcm_seal(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned char nonce[CRYPTO_GCM_NONCE_LEN],
-		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
-		    unsigned char tag[CRYPTO_GCM_TAG_LEN])
+                    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
+                    unsigned char tag[CRYPTO_GCM_TAG_LEN])
 {
 	return crypto_gcm(1, key, nonce, aad, aadlen, in, n, out, tag);
 }
 
 int crypto_gcm_open(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned char nonce[CRYPTO_GCM_NONCE_LEN],
-		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
-		    const unsigned char tag[CRYPTO_GCM_TAG_LEN])
+                    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
+                    const unsigned char tag[CRYPTO_GCM_TAG_LEN])
 {
 	unsigned char t[CRYPTO_GCM_TAG_LEN];
 	memcpy(t, tag, sizeof t);
@@ -244,8 +243,8 @@ int crypto_password_hash(const char *password, int iterations, char *out, size_t
 	char salt64[32], dk64[48];
 	if (crypto_random(salt, sizeof salt) != 0)
 		return -1;
-	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof salt, iterations, EVP_sha256(),
-			      sizeof dk, dk) != 1)
+	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof salt, iterations, EVP_sha256(), sizeof dk,
+	                      dk) != 1)
 		return -1;
 	crypto_base64url(salt, sizeof salt, salt64);
 	crypto_base64url(dk, sizeof dk, dk64);
@@ -274,7 +273,7 @@ int crypto_password_verify(const char *password, const char *stored)
 	    crypto_base64url_decode(p3 + 1, want, sizeof want, &wantlen) != 0 || wantlen == 0)
 		return 0;
 	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)saltlen, (int)iterations, EVP_sha256(),
-			      (int)wantlen, got) == 1)
+	                      (int)wantlen, got) == 1)
 		ok = crypto_equal(got, want, wantlen);
 	OPENSSL_cleanse(got, sizeof got);
 	return ok;

@@ -5,10 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_SHA256_LEN        32
 #define CRYPTO_PBKDF2_ITERATIONS 600000
 
-int crypto_random(void *out, size_t n);                 /* RAND_bytes; 0 on success */
+int crypto_random(void *out, size_t n); /* RAND_bytes; 0 on success */
 void crypto_sha256(const void *p, size_t n, unsigned char out[CRYPTO_SHA256_LEN]);
 /* Incremental SHA-256. end() writes the digest and frees; free() is NULL-safe. */
 struct crypto_digest;
@@ -16,8 +16,7 @@ struct crypto_digest *crypto_sha256_begin(void);
 void crypto_sha256_update(struct crypto_digest *d, const void *p, size_t n);
 void crypto_sha256_end(struct crypto_digest *d, unsigned char out[CRYPTO_SHA256_LEN]);
 void crypto_sha256_free(struct crypto_digest *d);
-void crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
-			unsigned char out[CRYPTO_SHA256_LEN]);
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n, unsigned char out[CRYPTO_SHA256_LEN]);
 int crypto_equal(const void *a, const void *b, size_t n); /* constant time; 1 if equal */
 
 /* Hex of n bytes into out (2n+1 bytes). */
@@ -44,15 +43,15 @@ int crypto_base64_decode(const char *s, size_t n, unsigned char *out, size_t out
 
 /* AES-256-GCM with a 96-bit nonce and a 128-bit tag. `out` holds n bytes. Seal returns 0;
  * open returns 0 only when the tag authenticates the ciphertext and aad. */
-#define CRYPTO_GCM_KEY_LEN 32
+#define CRYPTO_GCM_KEY_LEN   32
 #define CRYPTO_GCM_NONCE_LEN 12
-#define CRYPTO_GCM_TAG_LEN 16
+#define CRYPTO_GCM_TAG_LEN   16
 int crypto_gcm_seal(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned char nonce[CRYPTO_GCM_NONCE_LEN],
-		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
-		    unsigned char tag[CRYPTO_GCM_TAG_LEN]);
+                    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
+                    unsigned char tag[CRYPTO_GCM_TAG_LEN]);
 int crypto_gcm_open(const unsigned char key[CRYPTO_GCM_KEY_LEN], const unsigned char nonce[CRYPTO_GCM_NONCE_LEN],
-		    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
-		    const unsigned char tag[CRYPTO_GCM_TAG_LEN]);
+                    const void *aad, size_t aadlen, const void *in, size_t n, void *out,
+                    const unsigned char tag[CRYPTO_GCM_TAG_LEN]);
 
 #define CRYPTO_SECRET_LEN 32
 /* The installation secret (CRYPTO_SECRET_LEN bytes in `path`, made on first use with mode 0600): keys

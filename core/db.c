@@ -76,9 +76,9 @@ int db_conninfo_read(char *out, size_t outlen, char *err, size_t errlen)
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen,
-			 "no database: %s is missing. Start the embedded cluster with `ops/pg.sh start` "
-			 "(MITAN_DATA=%s) or set MITAN_DATABASE_URL",
-			 path, cfg.data);
+		         "no database: %s is missing. Start the embedded cluster with `ops/pg.sh start` "
+		         "(MITAN_DATA=%s) or set MITAN_DATABASE_URL",
+		         path, cfg.data);
 		goto out;
 	}
 	if (!fgets(out, (int)outlen, f)) {
@@ -138,9 +138,9 @@ static void db_forget(struct db_conn *t)
 static PGconn *db_connect(struct db_conn *t)
 {
 	static const char setup[] = "SELECT set_config('statement_timeout', $1, false), "
-				    "set_config('TimeZone', 'UTC', false)";
+	                            "set_config('TimeZone', 'UTC', false)";
 	char timeout[32];
-	const char *params[1] = { timeout };
+	const char *params[1] = {timeout};
 	PGresult *res;
 
 	if (t->conn && PQstatus(t->conn) == CONNECTION_OK)
@@ -192,7 +192,7 @@ static enum db_status db_classify(struct db_conn *t, const PGresult *res)
 
 /* Index of sql among the statements prepared on this connection, preparing it if new. */
 static int db_prepare(struct db_conn *t, const char *sql, int nparams, char *name, size_t namelen,
-		      enum db_status *status)
+                      enum db_status *status)
 {
 	size_t i;
 	for (i = 0; i < t->nprepared; i++)

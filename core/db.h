@@ -11,12 +11,12 @@
 /* Outcome of a statement, from its SQLSTATE. */
 enum db_status {
 	DB_OK = 0,
-	DB_UNIQUE,      /* 23505: duplicate */
-	DB_CONSTRAINT,  /* 23xxx other than 23505: a rule of the data refused the change */
-	DB_BAD_INPUT,   /* 22xxx: a value the database could not take */
-	DB_RETRY,       /* 40001, 40P01: serialization failure or deadlock; try again */
-	DB_DOWN,        /* no connection */
-	DB_FAILED,      /* anything else: a bug or an operational fault */
+	DB_UNIQUE,     /* 23505: duplicate */
+	DB_CONSTRAINT, /* 23xxx other than 23505: a rule of the data refused the change */
+	DB_BAD_INPUT,  /* 22xxx: a value the database could not take */
+	DB_RETRY,      /* 40001, 40P01: serialization failure or deadlock; try again */
+	DB_DOWN,       /* no connection */
+	DB_FAILED,     /* anything else: a bug or an operational fault */
 };
 
 /* The conninfo of the database, the one reader of it: MITAN_DATABASE_URL, or the embedded
@@ -38,11 +38,11 @@ enum db_status db_script(const char *script);
 
 enum db_status db_begin(void);
 enum db_status db_commit(void);
-void db_rollback(void);          /* no-op outside a transaction */
+void db_rollback(void); /* no-op outside a transaction */
 /* Called after each request or job: rolls back an open transaction, drops a broken link,
  * and gives the connection back to the pool. */
 void db_release(void);
-int db_ping(void);               /* 0 when the database answers */
+int db_ping(void); /* 0 when the database answers */
 /* The last error's SQLSTATE and constraint name of this thread ("" when none). */
 const char *db_last_sqlstate(void);
 const char *db_last_constraint(void);

@@ -18,8 +18,7 @@ static struct mg_context *http_ctx;
 static const struct http_route *http_routes;
 static size_t http_nroutes;
 
-void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers,
-		      size_t len)
+void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers, size_t len)
 {
 	char length[32];
 	if (r->status) {
@@ -48,7 +47,7 @@ int http_write(struct http_req *r, const void *data, size_t len)
 }
 
 void http_reply_headers(struct http_req *r, int status, const char *content_type, const char *const *headers,
-			const void *data, size_t len)
+                        const void *data, size_t len)
 {
 	if (r->status) {
 		log_error("http: second reply to one request (status %d then %d)", r->status, status);
@@ -88,7 +87,7 @@ void http_reply_json(struct http_req *r, int status, json_t *body)
 }
 
 static void http_error_v(struct http_req *r, int status, const char *code, const char *field,
-			 const char *const *headers, const char *fmt, va_list ap)
+                         const char *const *headers, const char *fmt, va_list ap)
 {
 	char message[512];
 	vsnprintf(message, sizeof message, fmt, ap);
@@ -112,14 +111,14 @@ void http_error(struct http_req *r, int status, const char *code, const char *fm
 	va_list ap;
 	char seconds[16];
 	snprintf(seconds, sizeof seconds, "%d", r->retry_after > 0 ? r->retry_after : 5);
-	const char *headers[] = { "Retry-After", seconds, NULL };
+	const char *headers[] = {"Retry-After", seconds, NULL};
 	va_start(ap, fmt);
 	http_error_v(r, status, code, NULL, status == 429 || status == 503 ? headers : NULL, fmt, ap);
 	va_end(ap);
 }
 
 static void http_error_with_field(struct http_req *r, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void http_error_with_field(struct http_req *r, const char *field, const char *fmt, ...)
 {
 	va_list ap;
@@ -217,7 +216,8 @@ void jv_only(struct jv *v, json_t *obj, const char *where, const char *const *al
 	json_t *val;
 	if (v->failed || !obj)
 		return;
-	json_object_foreach(obj, key, val) {
+	json_object_foreach(obj, key, val)
+	{
 		size_t i;
 		(void)val;
 		for (i = 0; allowed[i]; i++)
@@ -260,8 +260,7 @@ static json_t *jv_member_string(struct jv *v, json_t *obj, const char *where, co
 
 /* A string's characters: no control characters (but line breaks and tabs when `lines`),
  * no NUL; counts them, and whether any is more than a blank. 0 when it holds. */
-static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m, int lines, size_t *chars,
-		    int *visible)
+static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m, int lines, size_t *chars, int *visible)
 {
 	const unsigned char *s = (const unsigned char *)json_string_value(m);
 	*chars = 0;
@@ -270,8 +269,8 @@ static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m,
 		int line = *p == '\n' || *p == '\r' || *p == '\t';
 		if ((*p < 0x20 && !(lines && line)) || *p == 0x7f) {
 			jv_fail(v, where, key,
-				lines ? "must not contain control characters other than line breaks"
-				      : "must not contain control characters");
+			        lines ? "must not contain control characters other than line breaks"
+			              : "must not contain control characters");
 			return -1;
 		}
 		if ((*p & 0xc0) != 0x80)
@@ -287,7 +286,7 @@ static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m,
 }
 
 const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
-		      size_t maxlen)
+                      size_t maxlen)
 {
 	char msg[96];
 	size_t chars;
@@ -304,7 +303,7 @@ const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *
 }
 
 int jv_number(struct jv *v, json_t *obj, const char *where, const char *key, int required, double min, double max,
-	      double *out)
+              double *out)
 {
 	char msg[96];
 	json_t *m = jv_member(v, obj, where, key, required);
@@ -351,7 +350,7 @@ static const char *jv_text(struct jv *v, json_t *obj, const char *where, const s
 		return NULL;
 	if (!visible || chars < (size_t)f->min || chars > (size_t)f->max) {
 		snprintf(msg, sizeof msg, "must be %zu to %zu characters long, not only blanks", (size_t)f->min,
-			 (size_t)f->max);
+		         (size_t)f->max);
 		jv_fail(v, where, f->key, msg);
 		return NULL;
 	}
@@ -372,7 +371,7 @@ static const char *jv_choice(struct jv *v, json_t *obj, const char *where, const
 	len = (size_t)snprintf(msg, sizeof msg, "must be %s", f->choices[0]);
 	for (size_t i = 1; f->choices[i] && len < sizeof msg; i++)
 		len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", f->choices[i + 1] ? ", " : " or ",
-					f->choices[i]);
+		                        f->choices[i]);
 	jv_fail(v, where, f->key, msg);
 	return NULL;
 }
@@ -390,7 +389,8 @@ static json_t *jv_array(struct jv *v, json_t *obj, const char *where, const stru
 		jv_fail(v, where, f->key, msg);
 		return NULL;
 	}
-	json_array_foreach(m, i, e) {
+	json_array_foreach(m, i, e)
+	{
 		if (!json_is_string(e) || (f->ok && !f->ok(json_string_value(e)))) {
 			snprintf(msg, sizeof msg, "each %s", f->why ? f->why : "must be a valid string");
 			jv_fail(v, where, f->key, msg);
@@ -451,8 +451,8 @@ int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field
 			if (f->obj)
 				*f->obj = o;
 			if (o && f->members) {
-				snprintf(path, sizeof path, "%s%s%s", where && *where ? where : "", where && *where ? "." : "",
-					 f->key);
+				snprintf(path, sizeof path, "%s%s%s", where && *where ? where : "",
+				         where && *where ? "." : "", f->key);
 				jv_check(v, o, path, f->members);
 			}
 			break;
@@ -466,7 +466,7 @@ int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field
 
 int jv_check_or_reply(struct http_req *r, const struct jv_field *fields)
 {
-	struct jv v = { 0 };
+	struct jv v = {0};
 	if (jv_check(&v, r->json, "", fields) == 0)
 		return 0;
 	jv_reply(r, &v);
@@ -542,7 +542,8 @@ static int http_read_body(struct http_req *r, const struct http_route *route, co
 	for (n = mg_read(r->conn, chunk, sizeof chunk); n > 0; n = mg_read(r->conn, chunk, sizeof chunk)) {
 		if (buf_append(&body, chunk, (size_t)n) != 0) {
 			buf_free(&body);
-			http_error(r, 413, "body_too_large", "the request body is larger than %zu bytes", route->max_body);
+			http_error(r, 413, "body_too_large", "the request body is larger than %zu bytes",
+			           route->max_body);
 			return -1;
 		}
 	}
@@ -602,7 +603,7 @@ static int http_parse_json(struct http_req *r)
 	r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!r->json) {
 		http_error(r, 400, "invalid_json", "the body is not valid JSON: %s (at byte %d)", jerr.text,
-			   jerr.position);
+		           jerr.position);
 		return -1;
 	}
 	if (!json_is_object(r->json)) {
@@ -726,8 +727,7 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 	return 1;
 }
 
-int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err,
-	       size_t errlen)
+int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err, size_t errlen)
 {
 	char ports[80], threads[16];
 	struct mg_callbacks callbacks;
@@ -737,18 +737,29 @@ int http_start(const struct http_route *routes, size_t nroutes, const char *cons
 	snprintf(ports, sizeof ports, "%s:%ld", cfg.listen, cfg.port);
 	snprintf(threads, sizeof threads, "%ld", cfg.threads);
 	const char *options[] = {
-		"listening_ports", ports,
-		"num_threads", threads,
-		"tcp_nodelay", "1", /* without it each reply stalls ~40 ms */
-		"enable_keep_alive", "yes",
-		"keep_alive_timeout_ms", "15000",
-		"request_timeout_ms", "30000",
-		"document_root", cfg.web_root,
-		"enable_directory_listing", "no",
-		"index_files", "index.html",
-		"static_file_max_age", "300",
-		"additional_header", "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer",
-		NULL,
+	    "listening_ports",
+	    ports,
+	    "num_threads",
+	    threads,
+	    "tcp_nodelay",
+	    "1", /* without it each reply stalls ~40 ms */
+	    "enable_keep_alive",
+	    "yes",
+	    "keep_alive_timeout_ms",
+	    "15000",
+	    "request_timeout_ms",
+	    "30000",
+	    "document_root",
+	    cfg.web_root,
+	    "enable_directory_listing",
+	    "no",
+	    "index_files",
+	    "index.html",
+	    "static_file_max_age",
+	    "300",
+	    "additional_header",
+	    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer",
+	    NULL,
 	};
 	memset(&callbacks, 0, sizeof callbacks);
 	callbacks.log_message = http_log_message;
@@ -756,8 +767,8 @@ int http_start(const struct http_route *routes, size_t nroutes, const char *cons
 	http_ctx = mg_start(&callbacks, NULL, options);
 	if (!http_ctx) {
 		snprintf(err, errlen,
-			 "cannot listen on %s (is the port in use? set MITAN_PORT), or web root \"%s\" is missing",
-			 ports, cfg.web_root);
+		         "cannot listen on %s (is the port in use? set MITAN_PORT), or web root \"%s\" is missing",
+		         ports, cfg.web_root);
 		mg_exit_library();
 		return -1;
 	}

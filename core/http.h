@@ -19,50 +19,49 @@ struct http_req {
 	struct mg_connection *conn;
 	const char *method;
 	const char *path;
-	const char *query;                 /* NULL when none */
-	char *params[HTTP_MAX_PARAMS];     /* decoded {} segments of the pattern */
-	char *body;                        /* NUL-terminated, NULL when none */
+	const char *query;             /* NULL when none */
+	char *params[HTTP_MAX_PARAMS]; /* decoded {} segments of the pattern */
+	char *body;                    /* NUL-terminated, NULL when none */
 	size_t body_len;
-	json_t *json;                      /* the parsed body of JSON routes */
+	json_t *json; /* the parsed body of JSON routes */
 	struct auth auth;
 	char request_id[20];
 	char client_addr[48];
-	int status;                        /* set by the reply */
-	int retry_after;                   /* seconds, sent with 429 and 503 */
+	int status;      /* set by the reply */
+	int retry_after; /* seconds, sent with 429 and 503 */
 	int64_t started_us;
 };
 
 typedef void (*http_handler_fn)(struct http_req *r);
 
 enum http_route_flags {
-	HTTP_JSON = 1 << 0,     /* the body must be a JSON object */
+	HTTP_JSON = 1 << 0,          /* the body must be a JSON object */
 	HTTP_OPTIONAL_AUTH = 1 << 1, /* authenticate when a token is given, anonymous otherwise */
 	HTTP_JSON_OPTIONAL = 1 << 2, /* a JSON object body may be sent, or none */
-	HTTP_STREAM = 1 << 3,   /* the dispatcher reads no body: the handler streams it with http_read */
+	HTTP_STREAM = 1 << 3,        /* the dispatcher reads no body: the handler streams it with http_read */
 };
 
 struct http_route {
 	const char *method;
-	const char *pattern;     /* "/api/v1/bookings/{}": {} matches one segment */
+	const char *pattern; /* "/api/v1/bookings/{}": {} matches one segment */
 	http_handler_fn handler;
-	int roles;               /* enum auth_role bits allowed; 0 = anyone */
-	size_t max_body;         /* 0 = no body allowed */
+	int roles;       /* enum auth_role bits allowed; 0 = anyone */
+	size_t max_body; /* 0 = no body allowed */
 	int flags;
 };
 
 /* Starts the server on cfg.listen:cfg.port with the given table (kept, not copied). The
  * URL prefixes in `prefixes` (NULL-terminated) go to the table; the rest is static files. */
-int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err,
-	       size_t errlen);
+int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err, size_t errlen);
 void http_stop(void);
 
 /* Replies. Each sends exactly one response; the handler returns right after. */
 void http_reply_json(struct http_req *r, int status, json_t *body); /* steals body */
 void http_reply(struct http_req *r, int status, const char *content_type, const void *data, size_t len);
 void http_reply_headers(struct http_req *r, int status, const char *content_type, const char *const *headers,
-			const void *data, size_t len);
+                        const void *data, size_t len);
 void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* 400 naming the field. */
 void http_error_field(struct http_req *r, const char *field, const char *message);
 /* The reply for a failed database call: 503, 409, 400 or 500. */
@@ -74,8 +73,7 @@ int http_read(struct http_req *r, void *buf, size_t n);
 long long http_content_length(struct http_req *r);
 /* Sends the status line and headers of a reply of exactly `len` bytes that the handler then
  * writes with http_write (0 on success). */
-void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers,
-		      size_t len);
+void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers, size_t len);
 int http_write(struct http_req *r, const void *data, size_t len);
 
 /* Query parameter `name` into out; 1 if present, 0 if absent, -1 if too long. */
@@ -99,10 +97,10 @@ struct jv {
 void jv_only(struct jv *v, json_t *obj, const char *where, const char *const *allowed);
 /* A string of minlen..maxlen characters without control characters; NULL if absent. */
 const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
-		      size_t maxlen);
+                      size_t maxlen);
 /* A number in [min, max]; 1 if present and valid. */
 int jv_number(struct jv *v, json_t *obj, const char *where, const char *key, int required, double min, double max,
-	      double *out);
+              double *out);
 /* An object member; NULL if absent. */
 json_t *jv_object(struct jv *v, json_t *obj, const char *where, const char *key, int required);
 void jv_fail(struct jv *v, const char *where, const char *key, const char *message);
@@ -126,27 +124,50 @@ struct jv_field {
 	enum jv_kind kind;
 	int required;
 	double min, max;
-	int (*ok)(const char *s);         /* JV_STRING, JV_ARRAY (each entry): 1 when good; NULL = any */
-	const char *why;                  /* the message when ok() refuses ("each …" for an entry) */
-	const char **str;                 /* JV_STRING: the value, NULL when absent */
-	double *num;                      /* JV_NUMBER: the value, untouched when absent */
-	int *present;                     /* set to 1 when the member was given; may be NULL */
-	const struct jv_field *members;   /* JV_OBJECT: its own table, NULL = not looked into */
-	json_t **obj;                     /* JV_OBJECT, JV_ARRAY: the member, NULL when absent */
-	const char *const *choices;       /* JV_CHOICE: the allowed values, NULL-terminated */
+	int (*ok)(const char *s);       /* JV_STRING, JV_ARRAY (each entry): 1 when good; NULL = any */
+	const char *why;                /* the message when ok() refuses ("each …" for an entry) */
+	const char **str;               /* JV_STRING: the value, NULL when absent */
+	double *num;                    /* JV_NUMBER: the value, untouched when absent */
+	int *present;                   /* set to 1 when the member was given; may be NULL */
+	const struct jv_field *members; /* JV_OBJECT: its own table, NULL = not looked into */
+	json_t **obj;                   /* JV_OBJECT, JV_ARRAY: the member, NULL when absent */
+	const char *const *choices;     /* JV_CHOICE: the allowed values, NULL-terminated */
 };
-#define JV_STR(k, req, lo, hi, out) { .key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .str = (out) }
-#define JV_STR_OK(k, req, lo, hi, check, message, out)                                                       \
-	{ .key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .ok = (check), .why = (message), \
-	  .str = (out) }
-#define JV_NUM(k, req, lo, hi, out, has)                                                                     \
-	{ .key = (k), .kind = JV_NUMBER, .required = (req), .min = (lo), .max = (hi), .num = (out), .present = (has) }
-#define JV_OBJ(k, req, table, out) { .key = (k), .kind = JV_OBJECT, .required = (req), .members = (table), .obj = (out) }
-#define JV_TXT(k, req, hi, out) { .key = (k), .kind = JV_TEXT, .required = (req), .min = 1, .max = (hi), .str = (out) }
-#define JV_ONE_OF(k, req, list, out) { .key = (k), .kind = JV_CHOICE, .required = (req), .choices = (list), .str = (out) }
-#define JV_ARR_OK(k, req, hi, check, message, out)                                                          \
-	{ .key = (k), .kind = JV_ARRAY, .required = (req), .max = (hi), .ok = (check), .why = (message), .obj = (out) }
-#define JV_END { .key = NULL }
+#define JV_STR(k, req, lo, hi, out)                                                                                    \
+	{                                                                                                              \
+		.key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .str = (out)               \
+	}
+#define JV_STR_OK(k, req, lo, hi, check, message, out)                                                                 \
+	{                                                                                                              \
+		.key = (k), .kind = JV_STRING, .required = (req), .min = (lo), .max = (hi), .ok = (check),             \
+		.why = (message), .str = (out)                                                                         \
+	}
+#define JV_NUM(k, req, lo, hi, out, has)                                                                               \
+	{                                                                                                              \
+		.key = (k), .kind = JV_NUMBER, .required = (req), .min = (lo), .max = (hi), .num = (out),              \
+		.present = (has)                                                                                       \
+	}
+#define JV_OBJ(k, req, table, out)                                                                                     \
+	{                                                                                                              \
+		.key = (k), .kind = JV_OBJECT, .required = (req), .members = (table), .obj = (out)                     \
+	}
+#define JV_TXT(k, req, hi, out)                                                                                        \
+	{                                                                                                              \
+		.key = (k), .kind = JV_TEXT, .required = (req), .min = 1, .max = (hi), .str = (out)                    \
+	}
+#define JV_ONE_OF(k, req, list, out)                                                                                   \
+	{                                                                                                              \
+		.key = (k), .kind = JV_CHOICE, .required = (req), .choices = (list), .str = (out)                      \
+	}
+#define JV_ARR_OK(k, req, hi, check, message, out)                                                                     \
+	{                                                                                                              \
+		.key = (k), .kind = JV_ARRAY, .required = (req), .max = (hi), .ok = (check), .why = (message),         \
+		.obj = (out)                                                                                           \
+	}
+#define JV_END                                                                                                         \
+	{                                                                                                              \
+		.key = NULL                                                                                            \
+	}
 /* Checks `obj` (the member `where`, "" for the body) against the table; 0 when it holds. */
 int jv_check(struct jv *v, json_t *obj, const char *where, const struct jv_field *fields);
 /* jv_check on the request's body; replies 400 naming the field and returns -1 when it fails. */

@@ -7,7 +7,7 @@
 #include "http.h"
 
 struct idem {
-	int active;       /* a key was given */
+	int active; /* a key was given */
 	char principal[48];
 	char key[129];
 };

@@ -8,7 +8,7 @@
 static enum log_level log_min = LOG_INFO;
 static _Thread_local char log_rid[40];
 
-static const char *const log_names[] = { "debug", "info", "warn", "error" };
+static const char *const log_names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level level)
 {
@@ -55,8 +55,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line, sizeof line, "%s.%03ldZ %-5s %s%s", ts, now.tv_nsec / 1000000L,
-		     log_names[level], log_rid[0] ? log_rid : "-", " ");
+	n = snprintf(line, sizeof line, "%s.%03ldZ %-5s %s%s", ts, now.tv_nsec / 1000000L, log_names[level],
+	             log_rid[0] ? log_rid : "-", " ");
 	if (n < 0 || (size_t)n >= sizeof line)
 		return;
 	va_start(ap, fmt);

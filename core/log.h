@@ -14,9 +14,21 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
 void log_set_request_id(const char *id);
 const char *log_request_id(void);
 
-#define log_debug(...) do { if (log_enabled(LOG_DEBUG)) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
-#define log_info(...) do { if (log_enabled(LOG_INFO)) log_msg(LOG_INFO, __VA_ARGS__); } while (0)
-#define log_warn(...) do { if (log_enabled(LOG_WARN)) log_msg(LOG_WARN, __VA_ARGS__); } while (0)
+#define log_debug(...)                                                                                                 \
+	do {                                                                                                           \
+		if (log_enabled(LOG_DEBUG))                                                                            \
+			log_msg(LOG_DEBUG, __VA_ARGS__);                                                               \
+	} while (0)
+#define log_info(...)                                                                                                  \
+	do {                                                                                                           \
+		if (log_enabled(LOG_INFO))                                                                             \
+			log_msg(LOG_INFO, __VA_ARGS__);                                                                \
+	} while (0)
+#define log_warn(...)                                                                                                  \
+	do {                                                                                                           \
+		if (log_enabled(LOG_WARN))                                                                             \
+			log_msg(LOG_WARN, __VA_ARGS__);                                                                \
+	} while (0)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 
 #endif

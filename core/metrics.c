@@ -5,10 +5,10 @@
 #include <string.h>
 
 #define METRICS_BUCKETS 12
-#define METRICS_NAMED 64
+#define METRICS_NAMED   64
 
 static const int64_t metrics_bounds_us[METRICS_BUCKETS] = {
-	500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000,
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 5000000,
 };
 
 static _Atomic long metrics_status[6]; /* by status class 1xx..5xx */
@@ -73,16 +73,18 @@ int metrics_render(buf_t *out)
 	int rc = 0;
 	rc |= buf_puts(out, "# TYPE mitan_http_requests_total counter\n");
 	for (int c = 1; c <= 5; c++)
-		rc |= buf_printf(out, "mitan_http_requests_total{class=\"%dxx\"} %ld\n", c, atomic_load(&metrics_status[c]));
+		rc |= buf_printf(out, "mitan_http_requests_total{class=\"%dxx\"} %ld\n", c,
+		                 atomic_load(&metrics_status[c]));
 	rc |= buf_puts(out, "# TYPE mitan_http_request_duration_seconds histogram\n");
 	for (int b = 0; b < METRICS_BUCKETS; b++) {
 		cumulative += atomic_load(&metrics_hist[b]);
 		rc |= buf_printf(out, "mitan_http_request_duration_seconds_bucket{le=\"%g\"} %ld\n",
-				 (double)metrics_bounds_us[b] / 1e6, cumulative);
+		                 (double)metrics_bounds_us[b] / 1e6, cumulative);
 	}
 	cumulative += atomic_load(&metrics_hist[METRICS_BUCKETS]);
 	rc |= buf_printf(out, "mitan_http_request_duration_seconds_bucket{le=\"+Inf\"} %ld\n", cumulative);
-	rc |= buf_printf(out, "mitan_http_request_duration_seconds_sum %.6f\n", (double)atomic_load(&metrics_sum_us) / 1e6);
+	rc |= buf_printf(out, "mitan_http_request_duration_seconds_sum %.6f\n",
+	                 (double)atomic_load(&metrics_sum_us) / 1e6);
 	rc |= buf_printf(out, "mitan_http_request_duration_seconds_count %ld\n", cumulative);
 	pthread_mutex_lock(&metrics_lock);
 	int used = metrics_used;

@@ -79,7 +79,7 @@ static int migrate_cmp(const void *a, const void *b)
 int migrate_run(const char *dir)
 {
 	static const char create[] = "CREATE TABLE IF NOT EXISTS schema_migration ("
-				     "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
+	                             "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
 	static const char lock[] = "SELECT pg_advisory_lock(7315000)";
 	static const char unlock[] = "SELECT pg_advisory_unlock(7315000)";
 	static const char applied[] = "SELECT 1 FROM schema_migration WHERE version = $1";
@@ -114,7 +114,7 @@ int migrate_run(const char *dir)
 	locked = 1;
 	for (size_t i = 0; i < n; i++) {
 		enum db_status st;
-		const char *p[1] = { names[i] };
+		const char *p[1] = {names[i]};
 		PGresult *res = db_exec(applied, 1, p, &st);
 		int is_applied = st == DB_OK && PQntuples(res) == 1;
 		PQclear(res);
@@ -130,7 +130,7 @@ int migrate_run(const char *dir)
 		}
 		fprintf(stderr, "migrate: applying %s\n", names[i]);
 		int ok = db_begin() == DB_OK && db_script(sql) == DB_OK && db_run(record, 1, p) == DB_OK &&
-			 db_commit() == DB_OK;
+		         db_commit() == DB_OK;
 		free(sql);
 		if (!ok) {
 			db_rollback();

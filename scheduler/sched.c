@@ -22,12 +22,12 @@
 #include "util.h"
 #include "booking/change.h"
 
-#define SCHED_PLAN_EVERY_US (30LL * 1000000)  /* recurring jobs are enqueued this often */
-#define SCHED_JOB_LEASE "5 minutes"           /* a job not finished by then runs again */
+#define SCHED_PLAN_EVERY_US    (30LL * 1000000) /* recurring jobs are enqueued this often */
+#define SCHED_JOB_LEASE        "5 minutes"      /* a job not finished by then runs again */
 #define SCHED_JOB_MAX_ATTEMPTS 5
-#define SCHED_VISIT_BATCH 50                  /* bookings per transaction of the visit-day job */
-#define SCHED_VISIT_BATCH_S "50"
-#define SCHED_SLICE_MS 200                    /* how often a waiting worker checks for stop */
+#define SCHED_VISIT_BATCH      50 /* bookings per transaction of the visit-day job */
+#define SCHED_VISIT_BATCH_S    "50"
+#define SCHED_SLICE_MS         200 /* how often a waiting worker checks for stop */
 
 struct sched_worker {
 	char id[96];
@@ -66,7 +66,7 @@ static void sched_listen_open(struct sched_worker *w)
 	w->listen = PQconnectdb(conninfo);
 	if (PQstatus(w->listen) != CONNECTION_OK) {
 		log_warn("worker: LISTEN connection failed, polling every %ld ms: %s", cfg.worker_poll_ms,
-			 PQerrorMessage(w->listen));
+		         PQerrorMessage(w->listen));
 		sched_listen_close(w);
 		return;
 	}
@@ -107,7 +107,7 @@ static void sched_wait(struct sched_worker *w, long timeout_ms)
 	while (waited < timeout_ms && !atomic_load(&sched_stopping)) {
 		long slice = timeout_ms - waited < SCHED_SLICE_MS ? timeout_ms - waited : SCHED_SLICE_MS;
 		if (w->listen) {
-			struct pollfd p = { .fd = PQsocket(w->listen), .events = POLLIN };
+			struct pollfd p = {.fd = PQsocket(w->listen), .events = POLLIN};
 			int rc = poll(&p, 1, (int)slice);
 			if (rc > 0 && sched_drain(w))
 				return;
@@ -115,7 +115,7 @@ static void sched_wait(struct sched_worker *w, long timeout_ms)
 				sched_listen_close(w);
 			}
 		} else {
-			struct timespec ts = { slice / 1000, (slice % 1000) * 1000000L };
+			struct timespec ts = {slice / 1000, (slice % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		}
 		waited += slice;
@@ -132,12 +132,12 @@ static void sched_wait(struct sched_worker *w, long timeout_ms)
 static enum db_status sched_visit_day(const char *district, const char *day, const char *now, int *done)
 {
 	static const char q_pick[] =
-		"SELECT b.id, b.reference, b.status FROM booking b JOIN district d ON d.id = b.district_id "
-		" WHERE b.district_id = $1::int AND b.status = 'booked' AND b.agent_id IS NOT NULL "
-		"   AND b.window_start >= $2::date::timestamp AT TIME ZONE d.time_zone "
-		"   AND b.window_start < ($2::date + 1)::timestamp AT TIME ZONE d.time_zone "
-		"   AND b.window_end > $3::timestamptz "
-		" ORDER BY b.window_start, b.id LIMIT " SCHED_VISIT_BATCH_S " FOR UPDATE OF b SKIP LOCKED";
+	    "SELECT b.id, b.reference, b.status FROM booking b JOIN district d ON d.id = b.district_id "
+	    " WHERE b.district_id = $1::int AND b.status = 'booked' AND b.agent_id IS NOT NULL "
+	    "   AND b.window_start >= $2::date::timestamp AT TIME ZONE d.time_zone "
+	    "   AND b.window_start < ($2::date + 1)::timestamp AT TIME ZONE d.time_zone "
+	    "   AND b.window_end > $3::timestamptz "
+	    " ORDER BY b.window_start, b.id LIMIT " SCHED_VISIT_BATCH_S " FOR UPDATE OF b SKIP LOCKED";
 	const struct booking_transition *t = booking_transition_find(BOOKING_FREEZE, "booked", "assigned");
 	enum db_status st;
 	PGresult *res = NULL;
@@ -148,13 +148,13 @@ static enum db_status sched_visit_day(const char *district, const char *day, con
 		st = db_begin();
 		if (st != DB_OK)
 			return st;
-		const char *pp[] = { district, day, now };
+		const char *pp[] = {district, day, now};
 		res = db_exec(q_pick, 3, pp, &st);
 		if (st != DB_OK)
 			goto fail;
 		n = PQntuples(res);
 		for (int i = 0; i < n; i++) {
-			struct booking_change c = { 0 };
+			struct booking_change c = {0};
 			c.booking_id = db_col(res, i, "id");
 			c.reference = db_col(res, i, "reference");
 			c.from = db_col(res, i, "status");
@@ -181,7 +181,7 @@ fail:
 
 /* Runs one claimed job; returns the database status and a count for the log. */
 static enum db_status sched_job_exec(const char *kind, const char *district, const char *day, const char *now,
-				     int *count)
+                                     int *count)
 {
 	static const char q_reminders[] = "SELECT visit_reminders($1::int, $2::date, $3)";
 	/* The SLA scan of bookings, the grievances' reminders and escalations
@@ -194,10 +194,10 @@ static enum db_status sched_job_exec(const char *kind, const char *district, con
 	if (strcmp(kind, "visit_day") == 0 && district && day)
 		return sched_visit_day(district, day, now, count);
 	if (strcmp(kind, "visit_reminder") == 0 && district && day) {
-		const char *p[] = { district, day, now };
+		const char *p[] = {district, day, now};
 		res = db_exec(q_reminders, 3, p, &st);
 	} else if (strcmp(kind, "sla_scan") == 0) {
-		const char *p[] = { now };
+		const char *p[] = {now};
 		res = db_exec(q_sla, 1, p, &st);
 	} else {
 		log_error("worker: job of unknown kind %s or without its payload", kind);
@@ -213,26 +213,26 @@ static enum db_status sched_job_exec(const char *kind, const char *district, con
 static int sched_job_run_one(struct sched_worker *w)
 {
 	static const char q_claim[] =
-		"WITH c AS (SELECT id FROM job WHERE status IN ('queued', 'running') AND run_at <= $1 "
-		"           ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-		"UPDATE job j SET status = 'running', locked_by = $2, locked_at = $1, "
-		"       run_at = $1::timestamptz + interval '" SCHED_JOB_LEASE "', attempts = j.attempts + 1 "
-		"  FROM c WHERE j.id = c.id "
-		"RETURNING j.id, j.kind, j.payload->>'district_id', j.payload->>'date', j.attempts, j.dedupe_key";
+	    "WITH c AS (SELECT id FROM job WHERE status IN ('queued', 'running') AND run_at <= $1 "
+	    "           ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	    "UPDATE job j SET status = 'running', locked_by = $2, locked_at = $1, "
+	    "       run_at = $1::timestamptz + interval '" SCHED_JOB_LEASE "', attempts = j.attempts + 1 "
+	    "  FROM c WHERE j.id = c.id "
+	    "RETURNING j.id, j.kind, j.payload->>'district_id', j.payload->>'date', j.attempts, j.dedupe_key";
 	static const char q_done[] =
-		"UPDATE job SET status = 'done', finished_at = $2, locked_by = NULL, last_error = NULL "
-		" WHERE id = $1 AND locked_by = $3";
+	    "UPDATE job SET status = 'done', finished_at = $2, locked_by = NULL, last_error = NULL "
+	    " WHERE id = $1 AND locked_by = $3";
 	static const char q_retry[] =
-		"UPDATE job SET status = CASE WHEN attempts >= $5::int THEN 'failed' ELSE 'queued' END, "
-		"       run_at = $2::timestamptz + $4::int * interval '1 second', last_error = $6, locked_by = NULL, "
-		"       finished_at = CASE WHEN attempts >= $5::int THEN $2::timestamptz END "
-		" WHERE id = $1 AND locked_by = $3";
+	    "UPDATE job SET status = CASE WHEN attempts >= $5::int THEN 'failed' ELSE 'queued' END, "
+	    "       run_at = $2::timestamptz + $4::int * interval '1 second', last_error = $6, locked_by = NULL, "
+	    "       finished_at = CASE WHEN attempts >= $5::int THEN $2::timestamptz END "
+	    " WHERE id = $1 AND locked_by = $3";
 	char now[40], delay[16], max[16];
 	enum db_status st;
 	int count = 0;
 
 	clock_now_text(now, sizeof now);
-	const char *cp[] = { now, w->id };
+	const char *cp[] = {now, w->id};
 	PGresult *job = db_exec(q_claim, 2, cp, &st);
 	if (st != DB_OK)
 		return -1;
@@ -249,14 +249,14 @@ static int sched_job_run_one(struct sched_worker *w)
 	char finished[40];
 	clock_now_text(finished, sizeof finished);
 	if (st == DB_OK) {
-		const char *dp[] = { id, finished, w->id };
+		const char *dp[] = {id, finished, w->id};
 		db_run(q_done, 3, dp);
 		metrics_count("mitan_jobs_done_total", 1);
 		log_info("worker: job %s done (%d)", db_get(job, 0, 5), count);
 	} else {
 		snprintf(delay, sizeof delay, "%ld", 30L << (attempts < 6 ? attempts : 6));
 		snprintf(max, sizeof max, "%d", SCHED_JOB_MAX_ATTEMPTS);
-		const char *rp[] = { id, finished, w->id, delay, max, sqlstate };
+		const char *rp[] = {id, finished, w->id, delay, max, sqlstate};
 		db_run(q_retry, 6, rp);
 		metrics_count("mitan_jobs_failed_total", 1);
 		log_error("worker: job %s failed (attempt %ld)", db_get(job, 0, 5), attempts);
@@ -272,7 +272,7 @@ static void sched_plan(struct sched_worker *w)
 	char now[40], hour[8];
 	clock_now_text(now, sizeof now);
 	snprintf(hour, sizeof hour, "%ld", cfg.visit_notice_hour);
-	const char *p[] = { now, hour };
+	const char *p[] = {now, hour};
 	if (db_run(sql, 2, p) == DB_OK)
 		w->last_plan_us = clock_now_us();
 }
@@ -326,7 +326,7 @@ static void sched_loop(struct sched_worker *w)
 {
 	sched_listen_open(w);
 	log_info("worker %s: started (sms driver %s, %s, poll %ld ms)", w->id, cfg.sms_driver,
-		 w->listen ? "listening" : "not listening", cfg.worker_poll_ms);
+	         w->listen ? "listening" : "not listening", cfg.worker_poll_ms);
 	while (!atomic_load(&sched_stopping)) {
 		sched_drain(w);
 		sched_pass(w, 0);

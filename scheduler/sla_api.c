@@ -22,7 +22,7 @@ void sla_list(struct http_req *r)
 	char now[40], state[16];
 	int has = http_query(r, "state", state, sizeof state);
 	if (has && (has < 0 || (strcmp(state, "on_time") != 0 && strcmp(state, "reminded") != 0 &&
-				strcmp(state, "escalated") != 0))) {
+	                        strcmp(state, "escalated") != 0))) {
 		http_error_field(r, "state", "must be on_time, reminded or escalated");
 		return;
 	}
@@ -36,19 +36,19 @@ void sla_list(struct http_req *r)
 void sla_remind(struct http_req *r)
 {
 	static const char q_lock[] =
-		"SELECT b.id, b.status FROM booking b WHERE b.reference = $1 "
-		"   AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint) FOR UPDATE OF b";
+	    "SELECT b.id, b.status FROM booking b WHERE b.reference = $1 "
+	    "   AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint) FOR UPDATE OF b";
 	static const char q_last[] =
 	    "SELECT ceil(extract(epoch FROM max(a.at) + $3::int * interval '1 second' - $2::timestamptz)) AS wait "
 	    "  FROM sla_alert a WHERE a.booking_id = $1 AND a.kind = 'resident'";
 	static const char q_remind[] = "SELECT sla_resident_reminder($1, $2, $3, $4) AS alert";
 	static const char q_reply[] =
-		"SELECT json_build_object('reference', b.reference, 'status', b.status, "
-		"  'reminded_at', rfc3339(a.at, d.time_zone), "
-		"  'next_reminder_at', rfc3339(a.at + $2::int * interval '1 second', d.time_zone), "
-		"  'officer', s.name)::text "
-		"FROM sla_alert a JOIN booking b ON b.id = a.booking_id JOIN district d ON d.id = b.district_id "
-		"LEFT JOIN staff s ON s.id = a.staff_id WHERE a.id = $1";
+	    "SELECT json_build_object('reference', b.reference, 'status', b.status, "
+	    "  'reminded_at', rfc3339(a.at, d.time_zone), "
+	    "  'next_reminder_at', rfc3339(a.at + $2::int * interval '1 second', d.time_zone), "
+	    "  'officer', s.name)::text "
+	    "FROM sla_alert a JOIN booking b ON b.id = a.booking_id JOIN district d ON d.id = b.district_id "
+	    "LEFT JOIN staff s ON s.id = a.staff_id WHERE a.id = $1";
 	static const char *const closed[] = {"delivered", "cancelled", "rescheduled", "rejected", "failed", "no_show"};
 	const char *note = NULL;
 	const struct jv_field fields[] = {

@@ -15,7 +15,7 @@
 #include "metrics.h"
 #include "util.h"
 
-#define SMS_REPLY_LIMIT 65536 /* bytes of a gateway reply kept */
+#define SMS_REPLY_LIMIT     65536 /* bytes of a gateway reply kept */
 #define SMS_LEASE_MARGIN_MS 1000
 
 struct sms_sender {
@@ -51,7 +51,7 @@ static void sms_gateway_error(const char *body, long status, char *error, size_t
 	}
 	if (code || message)
 		snprintf(error, errlen, "gateway %ld: %s%s%s", status, code ? code : "", code && message ? " " : "",
-			 message ? message : "");
+		         message ? message : "");
 	else
 		snprintf(error, errlen, "gateway %ld: %.80s", status, body ? body : "");
 	/* Keep the text printable for logs and the officers' view. */
@@ -62,7 +62,7 @@ static void sms_gateway_error(const char *body, long status, char *error, size_t
 }
 
 enum sms_outcome sms_classify(long http_status, const char *transport_error, const char *body, char *gateway_id,
-			      size_t idlen, char *error, size_t errlen)
+                              size_t idlen, char *error, size_t errlen)
 {
 	sms_copy(gateway_id, idlen, "");
 	sms_copy(error, errlen, "");
@@ -75,8 +75,8 @@ enum sms_outcome sms_classify(long http_status, const char *transport_error, con
 		const char *id = j ? json_string_value(json_object_get(j, "id")) : NULL;
 		if (!id && j)
 			id = json_string_value(json_object_get(j, "message_id"));
-		if (id && strlen(id) < idlen && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:") ==
-							 strlen(id))
+		if (id && strlen(id) < idlen &&
+		    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:") == strlen(id))
 			sms_copy(gateway_id, idlen, id);
 		json_decref(j);
 		return SMS_SENT;
@@ -84,8 +84,8 @@ enum sms_outcome sms_classify(long http_status, const char *transport_error, con
 	sms_gateway_error(body, http_status, error, errlen);
 	/* Timeouts, throttling, server trouble and a refused API key (configuration, fixed
 	 * by an operator) are transient; any other 4xx (DLT template, header, number) is not. */
-	if (http_status == 408 || http_status == 425 || http_status == 429 || http_status >= 500 || http_status == 401 ||
-	    http_status == 403)
+	if (http_status == 408 || http_status == 425 || http_status == 429 || http_status >= 500 ||
+	    http_status == 401 || http_status == 403)
 		return SMS_RETRY;
 	return SMS_FAILED;
 }
@@ -137,10 +137,10 @@ char *sms_request_json(const struct sms_message *m, const char *dlt_template_id)
 			unicode = 1;
 			break;
 		}
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "client_ref", m->id, "to", m->to,
-			      "sender", cfg.sms_sender, "entity_id", cfg.sms_dlt_entity_id, "template_id",
-			      dlt_template_id, "template", m->template, "language", m->language, "text", m->body,
-			      "unicode", unicode);
+	json_t *j =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "client_ref", m->id, "to", m->to, "sender",
+	              cfg.sms_sender, "entity_id", cfg.sms_dlt_entity_id, "template_id", dlt_template_id, "template",
+	              m->template, "language", m->language, "text", m->body, "unicode", unicode);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return text;
@@ -177,8 +177,8 @@ static int sms_header_ok(const char *v)
 	return strpbrk(v, "\r\n") == NULL;
 }
 
-static enum sms_outcome sms_http_send(struct sms_sender *s, const struct sms_message *m, char *gateway_id,
-				      size_t idlen, char *error, size_t errlen)
+static enum sms_outcome sms_http_send(struct sms_sender *s, const struct sms_message *m, char *gateway_id, size_t idlen,
+                                      char *error, size_t errlen)
 {
 	char dlt[64], key_header[300], idem[80];
 	struct curl_slist *headers = NULL;
@@ -224,7 +224,7 @@ static enum sms_outcome sms_http_send(struct sms_sender *s, const struct sms_mes
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	out = sms_classify(rc == CURLE_OK ? status : 0, curl_easy_strerror(rc), s->reply.data, gateway_id, idlen, error,
-			   errlen);
+	                   errlen);
 	/* Do not keep a pointer to the payload or the header list in the handle. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
@@ -242,7 +242,8 @@ struct sms_sender *sms_sender_new(const char *worker_id)
 	sms_copy(s->worker, sizeof s->worker, worker_id);
 	s->http = strcmp(cfg.sms_driver, "http") == 0;
 	if (s->http && (!cfg.sms_url[0] || !sms_header_ok(cfg.sms_api_key) || !sms_header_ok(cfg.sms_api_key_header)))
-		log_error("sms: driver http needs MITAN_SMS_URL (and header values without line breaks); messages wait");
+		log_error(
+		    "sms: driver http needs MITAN_SMS_URL (and header values without line breaks); messages wait");
 	return s;
 }
 
@@ -281,7 +282,9 @@ static void sms_send_one(struct sms_sender *s, const struct sms_message *m, json
 		out = SMS_FAILED;
 	}
 	json_t *r = json_pack("{s:s, s:s}", "id", m->id, "outcome",
-			      out == SMS_SENT ? "sent" : out == SMS_FAILED ? "failed" : "retry");
+	                      out == SMS_SENT     ? "sent"
+	                      : out == SMS_FAILED ? "failed"
+	                                          : "retry");
 	if (gateway_id[0])
 		json_object_set_new(r, "gateway_id", json_string(gateway_id));
 	if (error[0])
@@ -306,9 +309,8 @@ static void sms_send_one(struct sms_sender *s, const struct sms_message *m, json
 
 int sms_deliver_batch(struct sms_sender *s)
 {
-	static const char q_claim[] =
-		"SELECT id, dedupe_key, to_phone, template, language, body, attempts "
-		"FROM sms_claim($1, $2, $3, $4::bigint * interval '1 millisecond', $5)";
+	static const char q_claim[] = "SELECT id, dedupe_key, to_phone, template, language, body, attempts "
+	                              "FROM sms_claim($1, $2, $3, $4::bigint * interval '1 millisecond', $5)";
 	static const char q_record[] = "SELECT sms_record($1, $2, $3::jsonb, $4)";
 	char now[CLOCK_TEXT_LEN], batch[16], step[24], per_hour[16];
 	enum db_status st;
@@ -320,7 +322,7 @@ int sms_deliver_batch(struct sms_sender *s)
 	snprintf(batch, sizeof batch, "%d", SMS_BATCH);
 	snprintf(step, sizeof step, "%ld", s->http ? cfg.sms_timeout_ms + SMS_LEASE_MARGIN_MS : SMS_LEASE_MARGIN_MS);
 	snprintf(per_hour, sizeof per_hour, "%ld", cfg.sms_per_phone_per_hour);
-	const char *cp[] = { now, s->worker, batch, step, per_hour };
+	const char *cp[] = {now, s->worker, batch, step, per_hour};
 	PGresult *res = db_exec(q_claim, 5, cp, &st);
 	if (st != DB_OK)
 		goto out;
@@ -328,13 +330,13 @@ int sms_deliver_batch(struct sms_sender *s)
 	db_release(); /* no pooled connection is held while the gateway is called */
 	for (int i = 0; i < n; i++) {
 		struct sms_message m = {
-			.id = db_get(res, i, 0),
-			.dedupe_key = db_get(res, i, 1),
-			.to = db_get(res, i, 2),
-			.template = db_get(res, i, 3),
-			.language = db_get(res, i, 4),
-			.body = db_get(res, i, 5),
-			.attempts = (int)db_get_ll(res, i, 6),
+		    .id = db_get(res, i, 0),
+		    .dedupe_key = db_get(res, i, 1),
+		    .to = db_get(res, i, 2),
+		    .template = db_get(res, i, 3),
+		    .language = db_get(res, i, 4),
+		    .body = db_get(res, i, 5),
+		    .attempts = (int)db_get_ll(res, i, 6),
 		};
 		sms_send_one(s, &m, results);
 	}
@@ -342,7 +344,7 @@ int sms_deliver_batch(struct sms_sender *s)
 		goto out;
 	text = json_dumps(results, JSON_COMPACT);
 	clock_now_text(now, sizeof now);
-	const char *rp[] = { now, s->worker, text, s->http ? "true" : "false" };
+	const char *rp[] = {now, s->worker, text, s->http ? "true" : "false"};
 	/* If this fails the leases run out and the messages are sent again: the gateway
 	 * sees the same Idempotency-Key and client_ref. */
 	st = db_run(q_record, 4, rp);

@@ -10,10 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SMS_BATCH 32
-#define SMS_MAX_ATTEMPTS 15
-#define SMS_BACKOFF_BASE_US 1000000LL      /* first retry after about 1 s */
-#define SMS_BACKOFF_CAP_US 1800000000LL    /* never more than 30 minutes apart */
+#define SMS_BATCH           32
+#define SMS_MAX_ATTEMPTS    15
+#define SMS_BACKOFF_BASE_US 1000000LL    /* first retry after about 1 s */
+#define SMS_BACKOFF_CAP_US  1800000000LL /* never more than 30 minutes apart */
 
 enum sms_outcome {
 	SMS_SENT,   /* the gateway took the message */
@@ -35,7 +35,7 @@ struct sms_message {
 /* What a gateway reply means. http_status 0 = no reply (transport error, described by
  * transport_error). Fills gateway_id (may stay empty) and error. Pure. */
 enum sms_outcome sms_classify(long http_status, const char *transport_error, const char *body, char *gateway_id,
-			      size_t idlen, char *error, size_t errlen);
+                              size_t idlen, char *error, size_t errlen);
 /* Delay before retry number `attempts` (1 = the first retry): base x 2^(attempts-1),
  * capped, times a jitter in [0.5, 1.5) drawn from `random`. Pure. */
 int64_t sms_backoff_us(int attempts, uint32_t random);

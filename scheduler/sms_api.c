@@ -21,10 +21,9 @@ static const char *sms_dlr_status(const char *s)
 	static const struct {
 		const char *gateway, *ours;
 	} map[] = {
-		{ "delivered", "delivered" }, { "DELIVRD", "delivered" }, { "sent", "sent" },
-		{ "accepted", "sent" },       { "submitted", "sent" },    { "failed", "failed" },
-		{ "undelivered", "failed" },  { "UNDELIV", "failed" },    { "expired", "failed" },
-		{ "EXPIRED", "failed" },      { "rejected", "failed" },   { "REJECTD", "failed" },
+	    {"delivered", "delivered"}, {"DELIVRD", "delivered"}, {"sent", "sent"},          {"accepted", "sent"},
+	    {"submitted", "sent"},      {"failed", "failed"},     {"undelivered", "failed"}, {"UNDELIV", "failed"},
+	    {"expired", "failed"},      {"EXPIRED", "failed"},    {"rejected", "failed"},    {"REJECTD", "failed"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(map[i].gateway, s) == 0)
@@ -56,7 +55,7 @@ void sms_dlr(struct http_req *r)
 	    JV_STR("at", 0, 0, 40, NULL),
 	    JV_END,
 	};
-	struct jv v = { 0 };
+	struct jv v = {0};
 	json_error_t jerr;
 	json_t *body = NULL;
 	PGresult *res = NULL;
@@ -103,14 +102,14 @@ out:
 void sms_dead_letters(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT coalesce(json_agg(json_build_object('id', m.id, 'to', m.to_phone, 'template', m.template, "
-		"  'language', m.language, 'attempts', m.attempts, 'error', m.last_error, 'reference', b.reference, "
-		"  'created_at', rfc3339(m.created_at, coalesce(d.time_zone, 'UTC')), "
-		"  'failed_at', rfc3339(m.updated_at, coalesce(d.time_zone, 'UTC'))) "
-		"  ORDER BY m.updated_at DESC, m.id DESC), '[]')::text "
-		"FROM (SELECT * FROM sms_outbox WHERE status = 'failed' AND ($1::int = 0 OR district_id = $1::int) "
-		"      ORDER BY updated_at DESC, id DESC LIMIT $2::int) m LEFT JOIN booking b ON b.id = m.booking_id "
-		"LEFT JOIN district d ON d.id = m.district_id";
+	    "SELECT coalesce(json_agg(json_build_object('id', m.id, 'to', m.to_phone, 'template', m.template, "
+	    "  'language', m.language, 'attempts', m.attempts, 'error', m.last_error, 'reference', b.reference, "
+	    "  'created_at', rfc3339(m.created_at, coalesce(d.time_zone, 'UTC')), "
+	    "  'failed_at', rfc3339(m.updated_at, coalesce(d.time_zone, 'UTC'))) "
+	    "  ORDER BY m.updated_at DESC, m.id DESC), '[]')::text "
+	    "FROM (SELECT * FROM sms_outbox WHERE status = 'failed' AND ($1::int = 0 OR district_id = $1::int) "
+	    "      ORDER BY updated_at DESC, id DESC LIMIT $2::int) m LEFT JOIN booking b ON b.id = m.booking_id "
+	    "LEFT JOIN district d ON d.id = m.district_id";
 	struct db_args a = {0};
 	char limit_text[16];
 	long limit = SMS_DEAD_LETTERS_DEFAULT;
@@ -140,7 +139,7 @@ void sms_dead_letter_retry(struct http_req *r)
 	    "                   jsonb_build_object('template', m.template)), "
 	    "       pg_notify('mitan_work', 'sms_outbox') FROM m";
 	static const char q_state[] =
-		"SELECT status FROM sms_outbox WHERE id = $1 AND ($2::int = 0 OR district_id = $2::int)";
+	    "SELECT status FROM sms_outbox WHERE id = $1 AND ($2::int = 0 OR district_id = $2::int)";
 	struct db_args a = {0};
 	char now[40];
 	long id;

@@ -64,13 +64,13 @@ void account_otp_request(struct http_req *r)
 	    "    WHERE phone = $1 AND created_at > $2::timestamptz - interval '1 hour') AS wait, "
 	    "  (SELECT language FROM person WHERE phone = $1) AS language";
 	static const char q_insert[] =
-		"WITH o AS (INSERT INTO otp_request (id, phone, code_hash, client_addr, created_at, expires_at) "
-		"           VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6) RETURNING id), "
-		"     v AS (SELECT jsonb_build_object('code', $7::text) AS vars) "
-		"INSERT INTO sms_outbox (dedupe_key, to_phone, template, language, variables, body, next_attempt_at, "
-		"                        created_at, updated_at) "
-		"SELECT 'otp:' || o.id, $2, 'otp', t.language, v.vars, sms_render(t.body, v.vars), $5, $5, $5 "
-		"  FROM o, v, sms_template t WHERE t.code = 'otp' AND t.language = $8";
+	    "WITH o AS (INSERT INTO otp_request (id, phone, code_hash, client_addr, created_at, expires_at) "
+	    "           VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6) RETURNING id), "
+	    "     v AS (SELECT jsonb_build_object('code', $7::text) AS vars) "
+	    "INSERT INTO sms_outbox (dedupe_key, to_phone, template, language, variables, body, next_attempt_at, "
+	    "                        created_at, updated_at) "
+	    "SELECT 'otp:' || o.id, $2, 'otp', t.language, v.vars, sms_render(t.body, v.vars), $5, $5, $5 "
+	    "  FROM o, v, sms_template t WHERE t.code = 'otp' AND t.language = $8";
 	const char *phone = NULL, *language = NULL;
 	const struct jv_field fields[] = {
 	    JV_STR_OK("phone", 1, 9, 16, account_phone_valid, ACCOUNT_PHONE_FORMAT, &phone),
@@ -91,7 +91,7 @@ void account_otp_request(struct http_req *r)
 	st = db_begin();
 	if (st != DB_OK)
 		goto db_fail;
-	const char *lp[] = { phone, now, r->client_addr };
+	const char *lp[] = {phone, now, r->client_addr};
 	res = db_exec(q_limits, 3, lp, &st);
 	if (st != DB_OK)
 		goto db_fail;
@@ -110,7 +110,7 @@ void account_otp_request(struct http_req *r)
 	}
 	crypto_hex(rid, sizeof rid, request_id);
 	account_otp_hash(request_id, code, hash);
-	const char *ip[] = { request_id, phone, hash, r->client_addr, now, expires, code, msg_lang };
+	const char *ip[] = {request_id, phone, hash, r->client_addr, now, expires, code, msg_lang};
 	st = db_run(q_insert, 8, ip);
 	if (st == DB_OK)
 		st = db_commit();
@@ -134,10 +134,10 @@ void account_otp_verify(struct http_req *r)
 	static const char q_wrong[] = "UPDATE otp_request SET attempts = attempts + 1 WHERE id = $1";
 	static const char q_used[] = "UPDATE otp_request SET used_at = $2 WHERE id = $1";
 	static const char q_person[] =
-		"WITH ins AS (INSERT INTO person (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING "
-		"             RETURNING id, phone, name, language, time_zone) "
-		"SELECT id, phone, name, language, time_zone FROM ins "
-		"UNION ALL SELECT id, phone, name, language, time_zone FROM person WHERE phone = $1 LIMIT 1";
+	    "WITH ins AS (INSERT INTO person (phone, created_at) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING "
+	    "             RETURNING id, phone, name, language, time_zone) "
+	    "SELECT id, phone, name, language, time_zone FROM ins "
+	    "UNION ALL SELECT id, phone, name, language, time_zone FROM person WHERE phone = $1 LIMIT 1";
 	const char *request_id = NULL, *code = NULL;
 	char code_why[48];
 	const struct jv_field fields[] = {
@@ -157,7 +157,7 @@ void account_otp_verify(struct http_req *r)
 	st = db_begin();
 	if (st != DB_OK)
 		goto db_fail;
-	const char *fp[] = { request_id, now };
+	const char *fp[] = {request_id, now};
 	res = db_exec(q_find, 2, fp, &st);
 	if (st != DB_OK)
 		goto db_fail;
@@ -180,7 +180,7 @@ void account_otp_verify(struct http_req *r)
 		goto out;
 	}
 	account_otp_hash(request_id, code, hash);
-	const char *idp[] = { request_id, now };
+	const char *idp[] = {request_id, now};
 	if (!crypto_equal(hash, db_col(res, 0, "code_hash"), sizeof hash - 1)) {
 		st = db_run(q_wrong, 1, idp);
 		if (st == DB_OK)
@@ -241,7 +241,7 @@ void account_login(struct http_req *r)
 	    "SELECT 'agent', id, password_hash, name, district_id FROM agent WHERE code = $1 AND active";
 	/* Compared when the login is unknown, so both paths cost one PBKDF2. */
 	static const char dummy[] = "pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA$"
-				    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	                            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 	const char *login = NULL, *password = NULL;
 	const struct jv_field fields[] = {
 	    JV_STR("login", 1, 1, 64, &login),
@@ -254,7 +254,7 @@ void account_login(struct http_req *r)
 
 	if (jv_check_or_reply(r, fields) != 0)
 		goto out;
-	const char *p[] = { login };
+	const char *p[] = {login};
 	res = db_exec(q_find, 1, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
@@ -284,11 +284,11 @@ out:
 void account_dev_sms(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT coalesce(json_agg(json_build_object('id', m.id, 'to', m.to_phone, 'template', m.template, "
-		"  'language', m.language, 'body', m.body, 'status', m.status, "
-		"  'created_at', rfc3339(m.created_at, coalesce(d.time_zone, 'UTC'))) ORDER BY m.id DESC), '[]')::text "
-		"FROM (SELECT * FROM sms_outbox WHERE to_phone = $1 ORDER BY id DESC LIMIT 50) m "
-		"LEFT JOIN district d ON d.id = m.district_id";
+	    "SELECT coalesce(json_agg(json_build_object('id', m.id, 'to', m.to_phone, 'template', m.template, "
+	    "  'language', m.language, 'body', m.body, 'status', m.status, "
+	    "  'created_at', rfc3339(m.created_at, coalesce(d.time_zone, 'UTC'))) ORDER BY m.id DESC), '[]')::text "
+	    "FROM (SELECT * FROM sms_outbox WHERE to_phone = $1 ORDER BY id DESC LIMIT 50) m "
+	    "LEFT JOIN district d ON d.id = m.district_id";
 	char phone[24];
 	if (strcmp(cfg.sms_driver, "log") != 0) {
 		http_error(r, 404, "not_found", "no such resource");
@@ -298,7 +298,7 @@ void account_dev_sms(struct http_req *r)
 		http_error_field(r, "phone", "is required, in international format, e.g. +919876543210");
 		return;
 	}
-	const char *p[] = { phone };
+	const char *p[] = {phone};
 	http_reply_query(r, sql, 1, p);
 }
 
@@ -309,7 +309,7 @@ void account_dev_clock(struct http_req *r)
 	    JV_STR("now", 1, 20, 40, &to),
 	    JV_END,
 	};
-	struct jv v = { 0 };
+	struct jv v = {0};
 	char now[40];
 	if (strcmp(cfg.env, "test") != 0) {
 		http_error(r, 404, "not_found", "no such resource");

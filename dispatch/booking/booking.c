@@ -19,7 +19,7 @@
 #include "booking/slots.h"
 #include "util.h"
 
-#define BOOKING_TRIES 3     /* a deadlock or serialization failure is retried this often */
+#define BOOKING_TRIES   3    /* a deadlock or serialization failure is retried this often */
 #define BOOKING_WAIT_MS 2000 /* how long a booking waits for units held by bookings in progress */
 
 /* What the request says, after its shape was checked. */
@@ -61,15 +61,15 @@ static int booking_language_ok(const char *l)
 }
 
 enum db_status booking_take_unit(const char *zone_id, const char *start, const char *service, const char *department,
-				 const char *lat, const char *lon, const char *exclude_agent, int *taken,
-				 char agent_id[16], char window_end[40])
+                                 const char *lat, const char *lon, const char *exclude_agent, int *taken,
+                                 char agent_id[16], char window_end[40])
 {
-#define BOOKING_CAPABLE                                                                                       \
-	"FROM agent_window w JOIN agent a ON a.id = w.agent_id "                                               \
-	"WHERE w.zone_id = $1 AND w.starts_at = $2 AND w.booked < w.capacity AND a.active "                    \
-	"  AND a.skills && ARRAY[$3, $4, '*'] AND a.id <> $5::int "                                            \
-	"  AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id "                         \
-	"                   AND u.day = ($2::timestamptz AT TIME ZONE (SELECT time_zone FROM district "         \
+#define BOOKING_CAPABLE                                                                                                \
+	"FROM agent_window w JOIN agent a ON a.id = w.agent_id "                                                       \
+	"WHERE w.zone_id = $1 AND w.starts_at = $2 AND w.booked < w.capacity AND a.active "                            \
+	"  AND a.skills && ARRAY[$3, $4, '*'] AND a.id <> $5::int "                                                    \
+	"  AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id "                                 \
+	"                   AND u.day = ($2::timestamptz AT TIME ZONE (SELECT time_zone FROM district "                \
 	"                                                            WHERE id = w.district_id))::date) "
 	/* Rows other bookings hold locked are skipped, so concurrent bookings do not queue on
 	 * one agent. Never wait for such a row: a waiter whose row fills up keeps its lock
@@ -78,16 +78,16 @@ enum db_status booking_take_unit(const char *zone_id, const char *start, const c
 	 * GiST index in distance order (tests/bench/knn.sh: 177 ms against 0.24 ms with
 	 * 100,000 agents). */
 	static const char q_take[] =
-		"WITH pick AS (SELECT w.agent_id, w.starts_at " BOOKING_CAPABLE
-		"               ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography "
-		"               LIMIT 1 FOR UPDATE OF w SKIP LOCKED) "
-		"UPDATE agent_window w SET booked = w.booked + 1 FROM pick "
-		" WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id, w.ends_at";
+	    "WITH pick AS (SELECT w.agent_id, w.starts_at " BOOKING_CAPABLE
+	    "               ORDER BY a.base <-> ST_SetSRID(ST_MakePoint($7, $6), 4326)::geography "
+	    "               LIMIT 1 FOR UPDATE OF w SKIP LOCKED) "
+	    "UPDATE agent_window w SET booked = w.booked + 1 FROM pick "
+	    " WHERE w.agent_id = pick.agent_id AND w.starts_at = pick.starts_at RETURNING w.agent_id, w.ends_at";
 	/* Whether units remain at all, in rows that other bookings hold locked right now. */
 	static const char q_left[] = "SELECT EXISTS (SELECT 1 " BOOKING_CAPABLE ")";
 #undef BOOKING_CAPABLE
 	enum db_status st;
-	const char *p[] = { zone_id, start, service, department, exclude_agent ? exclude_agent : "0", lat, lon };
+	const char *p[] = {zone_id, start, service, department, exclude_agent ? exclude_agent : "0", lat, lon};
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*taken = 0;
@@ -115,19 +115,20 @@ enum db_status booking_take_unit(const char *zone_id, const char *start, const c
 		if (waited_ms > BOOKING_WAIT_MS)
 			return DB_RETRY;
 		long base_us = 1000L << (attempt < 5 ? attempt : 5);
-		struct timespec ts = { 0, (base_us / 2 + t.tv_nsec / 1000 % base_us) * 1000L };
+		struct timespec ts = {0, (base_us / 2 + t.tv_nsec / 1000 % base_us) * 1000L};
 		nanosleep(&ts, NULL);
 	}
 }
 
 /* After no unit was found: 422 when the start is no window of the zone, else 409. */
 static void booking_reply_no_unit(struct http_req *r, const char *zone_id, const char *start, const char *service,
-				  const char *department)
+                                  const char *department)
 {
-	static const char sql[] = "SELECT EXISTS (SELECT 1 FROM agent_window w JOIN agent a ON a.id = w.agent_id "
-				  "WHERE w.zone_id = $1 AND w.starts_at = $2 AND a.active AND a.skills && ARRAY[$3, $4, '*'])";
+	static const char sql[] =
+	    "SELECT EXISTS (SELECT 1 FROM agent_window w JOIN agent a ON a.id = w.agent_id "
+	    "WHERE w.zone_id = $1 AND w.starts_at = $2 AND a.active AND a.skills && ARRAY[$3, $4, '*'])";
 	enum db_status st;
-	const char *p[] = { zone_id, start, service, department };
+	const char *p[] = {zone_id, start, service, department};
 	PGresult *res = db_exec(sql, 4, p, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
@@ -143,12 +144,14 @@ static int booking_check_start_or_reply(struct http_req *r, int64_t start_us)
 {
 	int64_t now = clock_now_us();
 	if (start_us < now + (int64_t)cfg.booking_lead_minutes * 60 * 1000000) {
-		http_error(r, 422, "window_closed", "this window can no longer be booked (bookings close %ld minutes before)",
-			   cfg.booking_lead_minutes);
+		http_error(r, 422, "window_closed",
+		           "this window can no longer be booked (bookings close %ld minutes before)",
+		           cfg.booking_lead_minutes);
 		return -1;
 	}
 	if (start_us > now + (int64_t)(cfg.booking_days_ahead + 1) * 86400 * 1000000) {
-		http_error(r, 422, "window_too_far", "windows can be booked at most %ld days ahead", cfg.booking_days_ahead);
+		http_error(r, 422, "window_too_far", "windows can be booked at most %ld days ahead",
+		           cfg.booking_days_ahead);
 		return -1;
 	}
 	return 0;
@@ -170,7 +173,7 @@ static int booking_check_rfc3339(const char *s)
 /* The statuses the office sets after the visit. */
 static int booking_office_status_ok(const char *s)
 {
-	static const char *const statuses[] = { "submitted", "certificate_ready", "delivered", "rejected" };
+	static const char *const statuses[] = {"submitted", "certificate_ready", "delivered", "rejected"};
 	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
 		if (strcmp(s, statuses[i]) == 0)
 			return 1;
@@ -185,34 +188,34 @@ static int booking_parse_or_reply(struct http_req *r, struct booking_input *in)
 {
 	json_t *booker = NULL;
 	const struct jv_field location[] = {
-		JV_NUM("lat", 1, -90, 90, &in->lat, NULL),
-		JV_NUM("lon", 1, -180, 180, &in->lon, NULL),
-		JV_END,
+	    JV_NUM("lat", 1, -90, 90, &in->lat, NULL),
+	    JV_NUM("lon", 1, -180, 180, &in->lon, NULL),
+	    JV_END,
 	};
 	const struct jv_field beneficiary[] = {
-		JV_STR("name", 1, 1, 100, &in->ben_name),
-		JV_STR_OK("phone", 1, 9, 16, booking_phone_ok, BOOKING_PHONE_FORMAT, &in->ben_phone),
-		JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->ben_language),
-		JV_END,
+	    JV_STR("name", 1, 1, 100, &in->ben_name),
+	    JV_STR_OK("phone", 1, 9, 16, booking_phone_ok, BOOKING_PHONE_FORMAT, &in->ben_phone),
+	    JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->ben_language),
+	    JV_END,
 	};
 	/* A resident is the booker: their own phone may be left out. */
 	const struct jv_field booker_fields[] = {
-		JV_STR("name", 0, 1, 100, &in->bk_name),
-		JV_STR_OK("phone", r->auth.role != ROLE_RESIDENT, 9, 16, booking_phone_ok,
-			  "must be in international format, e.g. +14155550100", &in->bk_phone),
-		JV_STR_OK("time_zone", 0, 3, 40, booking_timezone_name_ok,
-			  "must be an IANA time zone name, e.g. America/New_York", &in->bk_time_zone),
-		JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->bk_language),
-		JV_END,
+	    JV_STR("name", 0, 1, 100, &in->bk_name),
+	    JV_STR_OK("phone", r->auth.role != ROLE_RESIDENT, 9, 16, booking_phone_ok,
+	              "must be in international format, e.g. +14155550100", &in->bk_phone),
+	    JV_STR_OK("time_zone", 0, 3, 40, booking_timezone_name_ok,
+	              "must be an IANA time zone name, e.g. America/New_York", &in->bk_time_zone),
+	    JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->bk_language),
+	    JV_END,
 	};
 	const struct jv_field body[] = {
-		JV_STR("service", 1, 2, 40, &in->service),
-		JV_STR_OK("start", 1, 20, 40, booking_check_rfc3339, BOOKING_START_FORMAT, &in->start),
-		JV_OBJ("location", 1, location, NULL),
-		JV_STR("address", 1, 5, 500, &in->address),
-		JV_OBJ("beneficiary", 1, beneficiary, NULL),
-		JV_OBJ("booker", 0, booker_fields, &booker),
-		JV_END,
+	    JV_STR("service", 1, 2, 40, &in->service),
+	    JV_STR_OK("start", 1, 20, 40, booking_check_rfc3339, BOOKING_START_FORMAT, &in->start),
+	    JV_OBJ("location", 1, location, NULL),
+	    JV_STR("address", 1, 5, 500, &in->address),
+	    JV_OBJ("beneficiary", 1, beneficiary, NULL),
+	    JV_OBJ("booker", 0, booker_fields, &booker),
+	    JV_END,
 	};
 
 	memset(in, 0, sizeof *in);
@@ -226,19 +229,21 @@ static int booking_parse_or_reply(struct http_req *r, struct booking_input *in)
 }
 
 /* Resolves the service and the zone of the place; replies and returns -1 when either fails. */
-static int booking_resolve_or_reply(struct http_req *r, const struct booking_input *in, const char *lat, const char *lon,
-			   struct booking_context *ctx)
+static int booking_resolve_or_reply(struct http_req *r, const struct booking_input *in, const char *lat,
+                                    const char *lon, struct booking_context *ctx)
 {
 	static const char q_context[] =
-		"SELECT s.department, s.fee_paise, z.id AS zone_id, z.district_id, z.time_zone FROM (SELECT 1) one "
-		"LEFT JOIN service s ON s.code = $1 AND s.active "
-		"LEFT JOIN LATERAL (SELECT z.id, z.district_id, d.time_zone FROM zone z JOIN district d ON d.id = z.district_id "
-		"                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) ORDER BY z.id LIMIT 1) z ON true";
+	    "SELECT s.department, s.fee_paise, z.id AS zone_id, z.district_id, z.time_zone FROM (SELECT 1) one "
+	    "LEFT JOIN service s ON s.code = $1 AND s.active "
+	    "LEFT JOIN LATERAL (SELECT z.id, z.district_id, d.time_zone FROM zone z JOIN district d ON d.id = "
+	    "z.district_id "
+	    "                    WHERE ST_Covers(z.area, ST_SetSRID(ST_MakePoint($3, $2), 4326)) ORDER BY z.id LIMIT "
+	    "1) z ON true";
 	static const char q_tz[] = "SELECT $2::timestamptz AT TIME ZONE $1";
 	enum db_status st;
 	char now[40];
 	int rc = -1;
-	const char *p[] = { in->service, lat, lon };
+	const char *p[] = {in->service, lat, lon};
 	PGresult *res = db_exec(q_context, 3, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
@@ -259,7 +264,7 @@ static int booking_resolve_or_reply(struct http_req *r, const struct booking_inp
 	snprintf(ctx->time_zone, sizeof ctx->time_zone, "%s", db_col(res, 0, "time_zone"));
 	if (in->bk_time_zone) {
 		clock_now_text(now, sizeof now);
-		const char *tp[] = { in->bk_time_zone, now };
+		const char *tp[] = {in->bk_time_zone, now};
 		if (db_run(q_tz, 2, tp) != DB_OK) {
 			http_error_field(r, "booker.time_zone", "is not a known time zone");
 			goto out;
@@ -273,15 +278,15 @@ out:
 
 /* The person with this phone, made on first sight (in `time_zone`); the name and preferences
  * are kept from the first time (a later booking by someone else must not rename them). */
-static enum db_status booking_person(const char *phone, const char *name, const char *language,
-				     const char *time_zone, const char *now, char id[24])
+static enum db_status booking_person(const char *phone, const char *name, const char *language, const char *time_zone,
+                                     const char *now, char id[24])
 {
 	static const char sql[] =
-		"WITH ins AS (INSERT INTO person (phone, name, language, time_zone, created_at) "
-		"             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO NOTHING RETURNING id) "
-		"SELECT id FROM ins UNION ALL SELECT id FROM person WHERE phone = $1 LIMIT 1";
+	    "WITH ins AS (INSERT INTO person (phone, name, language, time_zone, created_at) "
+	    "             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (phone) DO NOTHING RETURNING id) "
+	    "SELECT id FROM ins UNION ALL SELECT id FROM person WHERE phone = $1 LIMIT 1";
 	enum db_status st = DB_OK;
-	const char *p[] = { phone, name ? name : "", language ? language : "hi", time_zone, now };
+	const char *p[] = {phone, name ? name : "", language ? language : "hi", time_zone, now};
 	/* A concurrent first insert of the same phone is invisible to this statement's
 	 * snapshot; the second try sees it. */
 	for (int tries = 0; tries < 2; tries++) {
@@ -299,20 +304,19 @@ static enum db_status booking_person(const char *phone, const char *name, const 
 /* The resident booking for themselves or for someone else is the booker; what they say
  * of themselves updates their own record. */
 static enum db_status booking_resident_booker(struct http_req *r, const struct booking_input *in, char id[24],
-					      int *wrong_phone)
+                                              int *wrong_phone)
 {
-	static const char sql[] =
-		"UPDATE person SET name = coalesce($2, name), language = coalesce($3, language), "
-		"       time_zone = coalesce($4, time_zone) "
-		" WHERE id = $1 AND (name, language, time_zone) IS DISTINCT FROM "
-		"       (coalesce($2, name), coalesce($3, language), coalesce($4, time_zone))";
+	static const char sql[] = "UPDATE person SET name = coalesce($2, name), language = coalesce($3, language), "
+	                          "       time_zone = coalesce($4, time_zone) "
+	                          " WHERE id = $1 AND (name, language, time_zone) IS DISTINCT FROM "
+	                          "       (coalesce($2, name), coalesce($3, language), coalesce($4, time_zone))";
 	static const char q_phone[] = "SELECT phone FROM person WHERE id = $1";
 	enum db_status st = DB_OK;
 	snprintf(id, 24, "%lld", r->auth.id);
 	*wrong_phone = 0;
 	if (!in->has_booker)
 		return DB_OK;
-	const char *p[] = { id, in->bk_name, in->bk_language, in->bk_time_zone };
+	const char *p[] = {id, in->bk_name, in->bk_language, in->bk_time_zone};
 	if (in->bk_phone) {
 		PGresult *res = db_exec(q_phone, 1, p, &st);
 		*wrong_phone = st == DB_OK && (PQntuples(res) != 1 || strcmp(db_get(res, 0, 0), in->bk_phone) != 0);
@@ -326,8 +330,8 @@ static enum db_status booking_resident_booker(struct http_req *r, const struct b
 /* The booker of a booking: the resident themselves, the person an operator names, or the
  * beneficiary. Replies and returns -1 on a refusal; *st says a database failure. */
 static int booking_booker_or_reply(struct http_req *r, const struct booking_input *in,
-				   const struct booking_context *ctx, const char *now, const char *beneficiary_id,
-				   char booker_id[24], enum db_status *st)
+                                   const struct booking_context *ctx, const char *now, const char *beneficiary_id,
+                                   char booker_id[24], enum db_status *st)
 {
 	int wrong_phone = 0;
 	*st = DB_OK;
@@ -339,7 +343,7 @@ static int booking_booker_or_reply(struct http_req *r, const struct booking_inpu
 		}
 	} else if (in->has_booker) {
 		*st = booking_person(in->bk_phone, in->bk_name, in->bk_language,
-				     in->bk_time_zone ? in->bk_time_zone : ctx->time_zone, now, booker_id);
+		                     in->bk_time_zone ? in->bk_time_zone : ctx->time_zone, now, booker_id);
 	} else {
 		snprintf(booker_id, 24, "%s", beneficiary_id);
 	}
@@ -349,21 +353,22 @@ static int booking_booker_or_reply(struct http_req *r, const struct booking_inpu
 /* One attempt at the booking transaction. Returns DB_RETRY to be tried again; any other
  * outcome has been replied to. */
 static enum db_status booking_create_tx(struct http_req *r, const struct booking_input *in,
-					const struct booking_context *ctx, const char *lat, const char *lon)
+                                        const struct booking_context *ctx, const char *lat, const char *lon)
 {
 	static const char q_insert[] =
-		"INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, beneficiary_id, "
-		"                     beneficiary_name, beneficiary_language, address, location, zone_id, window_start, "
-		"                     window_end, agent_id, status, fee_paise, created_by_role, created_by_id, created_at, "
-		"                     updated_at) "
-		"VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, ST_SetSRID(ST_MakePoint($11, $10), 4326), $12, $13, "
-		"        $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id";
-	static const char q_reply[] =
-		"SELECT (booking_json(b, $2) || jsonb_build_object('tracking_url', $3::text))::text FROM booking b WHERE b.id = $1";
+	    "INSERT INTO booking (district_id, reference, tracking_hash, service_code, booker_id, beneficiary_id, "
+	    "                     beneficiary_name, beneficiary_language, address, location, zone_id, window_start, "
+	    "                     window_end, agent_id, status, fee_paise, created_by_role, created_by_id, created_at, "
+	    "                     updated_at) "
+	    "VALUES ($1, $2, decode($3, 'hex'), $4, $5, $6, $7, $8, $9, ST_SetSRID(ST_MakePoint($11, $10), 4326), $12, "
+	    "$13, "
+	    "        $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id";
+	static const char q_reply[] = "SELECT (booking_json(b, $2) || jsonb_build_object('tracking_url', "
+	                              "$3::text))::text FROM booking b WHERE b.id = $1";
 	const struct booking_transition *t = booking_transition_find(BOOKING_CREATE, NULL, "booked");
-	struct booking_change change = { 0 };
+	struct booking_change change = {0};
 	struct idem idem;
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40], booker_id[24], beneficiary_id[24], agent_id[16], window_end[40], reference[18];
 	char token[TRACKING_TOKEN_LEN + 1], tracking_hash[65], url[300], booking_id[24];
 	enum db_status st;
@@ -387,7 +392,7 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 	if (st != DB_OK)
 		goto db_fail;
 	st = booking_take_unit(ctx->zone_id, in->start, in->service, ctx->department, lat, lon, NULL, &taken, agent_id,
-			       window_end);
+	                       window_end);
 	if (st != DB_OK)
 		goto db_fail;
 	if (!taken) {
@@ -436,7 +441,7 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 	st = booking_change_apply(t, &change);
 	if (st != DB_OK)
 		goto db_fail;
-	const char *fp[] = { booking_id, in->bk_language ? in->bk_language : http_lang(r), url };
+	const char *fp[] = {booking_id, in->bk_language ? in->bk_language : http_lang(r), url};
 	res = db_exec(q_reply, 3, fp, &st);
 	if (st != DB_OK)
 		goto db_fail;
@@ -490,18 +495,18 @@ void booking_create(struct http_req *r)
  * with microseconds, so that clock_parse_rfc3339 reads it), lat, lon, started. */
 static PGresult *booking_load(struct http_req *r, int for_update, enum db_status *st)
 {
-#define BOOKING_LOAD                                                                                          \
-	"SELECT b.id, b.reference, b.status, b.district_id, b.zone_id, b.service_code, s.department, b.agent_id, " \
-	"       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS window_start, "  \
-	"       ST_Y(b.location) AS lat, ST_X(b.location) AS lon, b.window_start <= $5::timestamptz AS started "   \
-	"FROM booking b JOIN service s ON s.code = b.service_code WHERE b.reference = $1 AND ( "                 \
-	"  ($2 = 'resident' AND (b.booker_id = $3::bigint OR b.beneficiary_id = $3::bigint)) OR "                \
-	"  ($2 IN ('operator', 'officer', 'committee', 'admin') AND ($4::int = 0 OR b.district_id = $4::int)) OR " \
+#define BOOKING_LOAD                                                                                                   \
+	"SELECT b.id, b.reference, b.status, b.district_id, b.zone_id, b.service_code, s.department, b.agent_id, "     \
+	"       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS window_start, "     \
+	"       ST_Y(b.location) AS lat, ST_X(b.location) AS lon, b.window_start <= $5::timestamptz AS started "       \
+	"FROM booking b JOIN service s ON s.code = b.service_code WHERE b.reference = $1 AND ( "                       \
+	"  ($2 = 'resident' AND (b.booker_id = $3::bigint OR b.beneficiary_id = $3::bigint)) OR "                      \
+	"  ($2 IN ('operator', 'officer', 'committee', 'admin') AND ($4::int = 0 OR b.district_id = $4::int)) OR "     \
 	"  ($2 = 'agent' AND b.agent_id = $3::bigint)) "
 	static const char q_read[] = BOOKING_LOAD;
 	static const char q_lock[] = BOOKING_LOAD "FOR UPDATE OF b";
 #undef BOOKING_LOAD
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40];
 	clock_now_text(now, sizeof now);
 	db_arg_text(&a, r->params[0]);
@@ -522,7 +527,7 @@ static PGresult *booking_find_or_reply(struct http_req *r, int for_update)
 		http_error_db(r, st);
 	} else if (PQntuples(res) != 1) {
 		http_error(r, 404, "not_found", "no booking with this reference is %s",
-			   r->auth.role == ROLE_AGENT ? "assigned to you" : "yours to see");
+		           r->auth.role == ROLE_AGENT ? "assigned to you" : "yours to see");
 	} else {
 		return res;
 	}
@@ -561,7 +566,7 @@ void booking_get(struct http_req *r)
 	PGresult *found = booking_find_or_reply(r, 0), *res = NULL;
 	if (!found)
 		goto out;
-	const char *p[] = { db_col(found, 0, "id"), http_lang(r) };
+	const char *p[] = {db_col(found, 0, "id"), http_lang(r)};
 	res = db_exec(sql, 2, p, &st);
 	if (st != DB_OK)
 		http_error_db(r, st);
@@ -578,14 +583,14 @@ void booking_list(struct http_req *r)
 	 * optionally for one phone and/or in one status (e.g. certificate_ready: to deliver).
 	 * Newest window first, at most 100. */
 	static const char sql[] =
-		"SELECT coalesce(jsonb_agg(booking_json(b, $5) ORDER BY b.window_start DESC, b.id DESC), '[]')::text "
-		"FROM (SELECT b.* FROM booking b WHERE "
-		"   (($1 = 'resident' AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint)) OR "
-		"    ($1 <> 'resident' AND ($3::int = 0 OR b.district_id = $3::int) AND "
-		"     ($4::text IS NULL OR b.beneficiary_id = (SELECT id FROM person WHERE phone = $4) "
-		"                       OR b.booker_id = (SELECT id FROM person WHERE phone = $4)))) "
-		"   AND ($6::text IS NULL OR b.status = $6) "
-		"   ORDER BY b.window_start DESC, b.id DESC LIMIT 100) b";
+	    "SELECT coalesce(jsonb_agg(booking_json(b, $5) ORDER BY b.window_start DESC, b.id DESC), '[]')::text "
+	    "FROM (SELECT b.* FROM booking b WHERE "
+	    "   (($1 = 'resident' AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint)) OR "
+	    "    ($1 <> 'resident' AND ($3::int = 0 OR b.district_id = $3::int) AND "
+	    "     ($4::text IS NULL OR b.beneficiary_id = (SELECT id FROM person WHERE phone = $4) "
+	    "                       OR b.booker_id = (SELECT id FROM person WHERE phone = $4)))) "
+	    "   AND ($6::text IS NULL OR b.status = $6) "
+	    "   ORDER BY b.window_start DESC, b.id DESC LIMIT 100) b";
 	char phone[24], status[24];
 	int has_phone = http_query(r, "phone", phone, sizeof phone);
 	int has_status = http_query(r, "status", status, sizeof status);
@@ -597,7 +602,7 @@ void booking_list(struct http_req *r)
 		http_error_field(r, "status", "must be a booking status, e.g. certificate_ready");
 		return;
 	}
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	db_arg_text(&a, auth_role_name(r->auth.role));
 	db_arg_ll(&a, r->auth.id);
 	db_arg_ll(&a, r->auth.district_id);
@@ -623,7 +628,7 @@ enum booking_begin { BOOKING_GO, BOOKING_REPEAT, BOOKING_REPLIED };
  * BOOKING_REPEAT when the booking already is `to` (a repeat changes nothing); BOOKING_REPLIED
  * when refused (rolled back, replied). */
 static enum booking_begin booking_begin_or_reply(struct http_req *r, enum booking_change_kind kind, const char *to,
-						 PGresult **b, const struct booking_transition **t)
+                                                 PGresult **b, const struct booking_transition **t)
 {
 	enum db_status st = db_begin();
 	*b = NULL;
@@ -640,7 +645,9 @@ static enum booking_begin booking_begin_or_reply(struct http_req *r, enum bookin
 	*t = booking_transition_find(kind, from, to);
 	if (!*t) {
 		http_error(r, 409, "wrong_state", "a booking that is %s cannot be %s", from,
-			   to ? to : kind == BOOKING_CANCEL ? "cancelled" : "rescheduled");
+		           to                       ? to
+		           : kind == BOOKING_CANCEL ? "cancelled"
+		                                    : "rescheduled");
 		goto refused;
 	}
 	if (!booking_transition_allows(*t, r->auth.role)) {
@@ -685,14 +692,14 @@ static void booking_finish_or_reply(struct http_req *r, PGresult *b, enum db_sta
 		return;
 	}
 	slots_invalidate(db_col_ll(b, 0, "zone_id"));
-	const char *p[] = { db_col(b, 0, "id"), http_lang(r) };
+	const char *p[] = {db_col(b, 0, "id"), http_lang(r)};
 	http_reply_query(r, q_reply, 2, p);
 }
 
 void booking_cancel(struct http_req *r)
 {
 	const char *reason = NULL;
-	const struct jv_field body[] = { JV_STR("reason", 0, 1, 300, &reason), JV_END };
+	const struct jv_field body[] = {JV_STR("reason", 0, 1, 300, &reason), JV_END};
 	const struct booking_transition *t = NULL;
 	struct booking_change change;
 	char now[40];
@@ -715,8 +722,8 @@ void booking_reschedule(struct http_req *r)
 {
 	const char *start = NULL;
 	const struct jv_field body[] = {
-		JV_STR_OK("start", 1, 20, 40, booking_check_rfc3339, BOOKING_START_FORMAT, &start),
-		JV_END,
+	    JV_STR_OK("start", 1, 20, 40, booking_check_rfc3339, BOOKING_START_FORMAT, &start),
+	    JV_END,
 	};
 	const struct booking_transition *t = NULL;
 	struct booking_change change;
@@ -741,11 +748,11 @@ void booking_reschedule(struct http_req *r)
 	/* Take the new unit before giving the old one back: if the new window is full,
 	 * nothing changes. */
 	st = booking_take_unit(db_col(b, 0, "zone_id"), start, db_col(b, 0, "service_code"), db_col(b, 0, "department"),
-			       db_col(b, 0, "lat"), db_col(b, 0, "lon"), NULL, &taken, agent_id, window_end);
+	                       db_col(b, 0, "lat"), db_col(b, 0, "lon"), NULL, &taken, agent_id, window_end);
 	if (st == DB_OK && !taken) {
 		db_rollback();
 		booking_reply_no_unit(r, db_col(b, 0, "zone_id"), start, db_col(b, 0, "service_code"),
-				      db_col(b, 0, "department"));
+		                      db_col(b, 0, "department"));
 		goto out;
 	}
 	clock_now_text(now, sizeof now);
@@ -768,10 +775,10 @@ void booking_office_step(struct http_req *r)
 {
 	const char *status = NULL, *note = NULL;
 	const struct jv_field body[] = {
-		JV_STR_OK("status", 1, 1, 40, booking_office_status_ok,
-			  "must be one of submitted, certificate_ready, delivered, rejected", &status),
-		JV_STR("note", 0, 0, 500, &note),
-		JV_END,
+	    JV_STR_OK("status", 1, 1, 40, booking_office_status_ok,
+	              "must be one of submitted, certificate_ready, delivered, rejected", &status),
+	    JV_STR("note", 0, 0, 500, &note),
+	    JV_END,
 	};
 	const struct booking_transition *t = NULL;
 	struct booking_change change;
@@ -803,10 +810,10 @@ out:
 void booking_receipt(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT b.reference, s.name_en, s.name_hi, window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
-		"       to_char(b.fee_paise / 100.0, 'FM999990.00'), b.status "
-		"FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
-		"WHERE b.id = $1";
+	    "SELECT b.reference, s.name_en, s.name_hi, window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
+	    "       to_char(b.fee_paise / 100.0, 'FM999990.00'), b.status "
+	    "FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
+	    "WHERE b.id = $1";
 	char url[300];
 	buf_t svg;
 	enum db_status st;
@@ -817,7 +824,7 @@ void booking_receipt(struct http_req *r)
 	found = booking_find_or_reply(r, 0);
 	if (!found)
 		goto out;
-	const char *p[] = { db_col(found, 0, "id") };
+	const char *p[] = {db_col(found, 0, "id")};
 	res = db_exec(sql, 1, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
@@ -831,21 +838,27 @@ void booking_receipt(struct http_req *r)
 	}
 	/* The QR code with a 4-module quiet zone, 4 px a module, and the receipt text below. */
 	int side = (qr->width + 8) * 4, height = side + 150;
-	int rc = buf_printf(&svg,
-			    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-			    "role=\"img\" aria-label=\"Mitan receipt %s\">\n"
-			    "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<path fill=\"#000\" d=\"",
-			    side < 360 ? 360 : side, height, side < 360 ? 360 : side, height, db_get(res, 0, 0));
+	int rc =
+	    buf_printf(&svg,
+	               "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+	               "role=\"img\" aria-label=\"Mitan receipt %s\">\n"
+	               "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<path fill=\"#000\" d=\"",
+	               side < 360 ? 360 : side, height, side < 360 ? 360 : side, height, db_get(res, 0, 0));
 	for (int y = 0; y < qr->width; y++)
 		for (int x = 0; x < qr->width; x++)
 			if (qr->data[y * qr->width + x] & 1)
 				rc |= buf_printf(&svg, "M%d %dh4v4h-4z", (x + 4) * 4, (y + 4) * 4);
 	rc |= buf_puts(&svg, "\"/>\n<g font-family=\"sans-serif\" font-size=\"14\" fill=\"#000\">\n");
-	const char *lines[] = { "Mitan receipt / मितान रसीद", db_get(res, 0, 0), db_get(res, 0, 1), db_get(res, 0, 2),
-				db_get(res, 0, 3), "Fee / शुल्क: Rs " };
+	const char *lines[] = {"Mitan receipt / मितान रसीद",
+	                       db_get(res, 0, 0),
+	                       db_get(res, 0, 1),
+	                       db_get(res, 0, 2),
+	                       db_get(res, 0, 3),
+	                       "Fee / शुल्क: Rs "};
 	for (int i = 0; i < 6; i++) {
-		rc |= buf_printf(&svg, "<text x=\"16\" y=\"%d\"%s>", side + 18 + i * 21, i < 2 ? " font-weight=\"bold\"" : "");
+		rc |= buf_printf(&svg, "<text x=\"16\" y=\"%d\"%s>", side + 18 + i * 21,
+		                 i < 2 ? " font-weight=\"bold\"" : "");
 		rc |= buf_put_html(&svg, lines[i]);
 		if (i == 5)
 			rc |= buf_put_html(&svg, db_get(res, 0, 4));
@@ -867,17 +880,20 @@ out:
 void booking_track(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT b.reference, s.name_en, s.name_hi, status_label(b.status, 'hi') || ' / ' || status_label(b.status, 'en'), "
-		"       window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
-		"       window_label(b.window_start, b.window_end, d.time_zone, 'hi'), "
-		"       jsonb_build_object('reference', b.reference, 'status', b.status, "
-		"         'service', jsonb_build_object('code', s.code, 'name_en', s.name_en, 'name_hi', s.name_hi), "
-		"         'window', jsonb_build_object('start', rfc3339(b.window_start, d.time_zone), "
-		"                                      'end', rfc3339(b.window_end, d.time_zone)), "
-		"         'events', (SELECT jsonb_agg(jsonb_build_object('at', rfc3339(e.at, d.time_zone), 'status', e.to_status) "
-		"                                     ORDER BY e.id) FROM booking_event e WHERE e.booking_id = b.id))::text "
-		"FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
-		"WHERE b.tracking_hash = decode($1, 'hex')";
+	    "SELECT b.reference, s.name_en, s.name_hi, status_label(b.status, 'hi') || ' / ' || status_label(b.status, "
+	    "'en'), "
+	    "       window_label(b.window_start, b.window_end, d.time_zone, 'en'), "
+	    "       window_label(b.window_start, b.window_end, d.time_zone, 'hi'), "
+	    "       jsonb_build_object('reference', b.reference, 'status', b.status, "
+	    "         'service', jsonb_build_object('code', s.code, 'name_en', s.name_en, 'name_hi', s.name_hi), "
+	    "         'window', jsonb_build_object('start', rfc3339(b.window_start, d.time_zone), "
+	    "                                      'end', rfc3339(b.window_end, d.time_zone)), "
+	    "         'events', (SELECT jsonb_agg(jsonb_build_object('at', rfc3339(e.at, d.time_zone), 'status', "
+	    "e.to_status) "
+	    "                                     ORDER BY e.id) FROM booking_event e WHERE e.booking_id = "
+	    "b.id))::text "
+	    "FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
+	    "WHERE b.tracking_hash = decode($1, 'hex')";
 	char hash[65];
 	enum db_status st;
 	buf_t page;
@@ -889,7 +905,7 @@ void booking_track(struct http_req *r)
 		http_error(r, 404, "not_found", "no booking has this tracking code");
 		goto out;
 	}
-	const char *p[] = { hash };
+	const char *p[] = {hash};
 	res = db_exec(sql, 1, p, &st);
 	if (st != DB_OK) {
 		http_error_db(r, st);
@@ -904,11 +920,11 @@ void booking_track(struct http_req *r)
 		goto out;
 	}
 	int rc = buf_puts(&page, "<!doctype html><html lang=\"hi\"><head><meta charset=\"utf-8\">"
-				 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-				 "<title>Mitan — ");
+	                         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	                         "<title>Mitan — ");
 	rc |= buf_put_html(&page, db_get(res, 0, 0));
 	rc |= buf_puts(&page, "</title><link rel=\"stylesheet\" href=\"/track.css\"></head><body><main>"
-			      "<h1>मितान · Mitan</h1><p class=\"ref\">");
+	                      "<h1>मितान · Mitan</h1><p class=\"ref\">");
 	rc |= buf_put_html(&page, db_get(res, 0, 0));
 	rc |= buf_puts(&page, "</p><dl><dt>सेवा / Service</dt><dd>");
 	rc |= buf_put_html(&page, db_get(res, 0, 2));

@@ -21,7 +21,7 @@ void booking_office_step(struct http_req *r);
  * *taken = 0 when no unit is left. DB_RETRY when units remain only in rows that other
  * bookings hold for longer than a booking waits. */
 enum db_status booking_take_unit(const char *zone_id, const char *start, const char *service, const char *department,
-				 const char *lat, const char *lon, const char *exclude_agent, int *taken,
-				 char agent_id[16], char window_end[40]);
+                                 const char *lat, const char *lon, const char *exclude_agent, int *taken,
+                                 char agent_id[16], char window_end[40]);
 
 #endif

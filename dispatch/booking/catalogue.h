@@ -4,7 +4,7 @@
 
 #include "http.h"
 
-void catalogue_list(struct http_req *r);  /* GET /api/v1/services */
-void catalogue_get(struct http_req *r);   /* GET /api/v1/services/{code} */
+void catalogue_list(struct http_req *r); /* GET /api/v1/services */
+void catalogue_get(struct http_req *r);  /* GET /api/v1/services/{code} */
 
 #endif

@@ -29,14 +29,14 @@ enum booking_change_kind {
 
 /* What else happens with a change. */
 enum booking_effect {
-	BOOKING_RELEASES_UNIT = 1 << 0,   /* the unit held goes back to the ledger */
-	BOOKING_RENEWS_CODE = 1 << 1,     /* a new visit code; its message carries it */
-	BOOKING_CLEARS_ROUTE = 1 << 2,    /* route order and planned arrival are forgotten */
-	BOOKING_SETS_ATTENTION = 1 << 3,  /* needs_attention takes the change's reason */
+	BOOKING_RELEASES_UNIT = 1 << 0,    /* the unit held goes back to the ledger */
+	BOOKING_RENEWS_CODE = 1 << 1,      /* a new visit code; its message carries it */
+	BOOKING_CLEARS_ROUTE = 1 << 2,     /* route order and planned arrival are forgotten */
+	BOOKING_SETS_ATTENTION = 1 << 3,   /* needs_attention takes the change's reason */
 	BOOKING_CLEARS_ATTENTION = 1 << 4, /* a flag is resolved */
-	BOOKING_BEFORE_WINDOW = 1 << 5,   /* refused once the visit window has begun */
-	BOOKING_ON_VISIT_DAY = 1 << 6,    /* only on the local day of the visit */
-	BOOKING_NEEDS_CODE = 1 << 7,      /* the resident's visit code must be checked first */
+	BOOKING_BEFORE_WINDOW = 1 << 5,    /* refused once the visit window has begun */
+	BOOKING_ON_VISIT_DAY = 1 << 6,     /* only on the local day of the visit */
+	BOOKING_NEEDS_CODE = 1 << 7,       /* the resident's visit code must be checked first */
 };
 
 /* The system itself (the worker's jobs, the seed): not a role anyone signs in with. */
@@ -55,7 +55,7 @@ struct booking_transition {
 /* The row for this kind of change from `from` (NULL for BOOKING_CREATE) to `to` (NULL: the
  * kind's row from that state, when it has one target); NULL when the change is refused. */
 const struct booking_transition *booking_transition_find(enum booking_change_kind kind, const char *from,
-							 const char *to);
+                                                         const char *to);
 /* 1 when `role` (an enum auth_role bit, or BOOKING_BY_SYSTEM) may make the change. */
 int booking_transition_allows(const struct booking_transition *t, int role);
 /* The table itself, for tests and docs. */
@@ -68,20 +68,20 @@ int booking_state_known(const char *status);
 struct booking_change {
 	const char *booking_id;
 	const char *reference;
-	const char *from;         /* the status read under the row lock; NULL for a new booking */
-	int role;                 /* enum auth_role bit or BOOKING_BY_SYSTEM */
-	long long actor;          /* staff, person or agent id; 0 for the system */
+	const char *from; /* the status read under the row lock; NULL for a new booking */
+	int role;         /* enum auth_role bit or BOOKING_BY_SYSTEM */
+	long long actor;  /* staff, person or agent id; 0 for the system */
 	const char *now;
-	const char *note;         /* booking_event.note, or NULL */
-	const char *lat, *lon;    /* where the agent was, or NULL */
-	const char *unit_agent;   /* the unit held now (agent id, window start): RELEASES_UNIT */
+	const char *note;       /* booking_event.note, or NULL */
+	const char *lat, *lon;  /* where the agent was, or NULL */
+	const char *unit_agent; /* the unit held now (agent id, window start): RELEASES_UNIT */
 	const char *unit_start;
-	const char *new_agent;    /* the unit the caller took for the change, or NULL */
+	const char *new_agent; /* the unit the caller took for the change, or NULL */
 	const char *new_start, *new_end;
-	const char *attention;    /* SETS_ATTENTION: the reason */
-	const char *sms_url;      /* the {#url#} of the message, or NULL */
-	const char *sms_dedupe;   /* the message's dedupe suffix; NULL: the event */
-	const char *detail;       /* more for the audit entry: a JSON object's text, or NULL */
+	const char *attention;  /* SETS_ATTENTION: the reason */
+	const char *sms_url;    /* the {#url#} of the message, or NULL */
+	const char *sms_dedupe; /* the message's dedupe suffix; NULL: the event */
+	const char *detail;     /* more for the audit entry: a JSON object's text, or NULL */
 	/* out */
 	char visit_code[VISIT_CODE_DIGITS + 1]; /* the new code, when the change renews it */
 	long long event_id;

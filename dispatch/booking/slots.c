@@ -29,7 +29,7 @@ static int slots_query_number(struct http_req *r, const char *name, double min, 
  * more often: each zone's answer is kept for cfg.slots_cache_ms, and dropped at once when
  * this process changes a booking in that zone. (Another process's change shows within the
  * time to live; the booking itself is always decided by the ledger.) */
-#define SLOTS_CACHE_SIZE 256
+#define SLOTS_CACHE_SIZE       256
 #define SLOTS_ZONE_GENERATIONS 64
 
 struct slots_entry {
@@ -108,18 +108,19 @@ void slots_list(struct http_req *r)
 	 * their windows by primary key: several times cheaper than joining every window of
 	 * the zone to its agent. */
 	static const char q_windows[] =
-		"SELECT coalesce(json_agg(json_build_object('start', rfc3339(w.starts_at, $7), 'end', rfc3339(w.ends_at, $7), "
-		"                                           'remaining', w.remaining) ORDER BY w.starts_at), '[]')::text "
-		"FROM (SELECT w.starts_at, max(w.ends_at) AS ends_at, sum(w.capacity - w.booked) AS remaining "
-		"        FROM agent_window w "
-		"       WHERE w.agent_id = ANY (ARRAY(SELECT a.id FROM agent a JOIN service s ON s.code = $2 "
-		"                                     WHERE a.zone_id = $1::int AND a.active "
-		"                                       AND a.skills && ARRAY[s.code, s.department, '*'])) "
-		"         AND w.zone_id = $1::int "
-		"         AND w.starts_at >= greatest($3::date::timestamp AT TIME ZONE $7, "
-		"                                     $4::timestamptz + make_interval(mins => $6::int)) "
-		"         AND w.starts_at < ($3::date + $5::int)::timestamp AT TIME ZONE $7 "
-		"       GROUP BY w.starts_at) w";
+	    "SELECT coalesce(json_agg(json_build_object('start', rfc3339(w.starts_at, $7), 'end', rfc3339(w.ends_at, "
+	    "$7), "
+	    "                                           'remaining', w.remaining) ORDER BY w.starts_at), '[]')::text "
+	    "FROM (SELECT w.starts_at, max(w.ends_at) AS ends_at, sum(w.capacity - w.booked) AS remaining "
+	    "        FROM agent_window w "
+	    "       WHERE w.agent_id = ANY (ARRAY(SELECT a.id FROM agent a JOIN service s ON s.code = $2 "
+	    "                                     WHERE a.zone_id = $1::int AND a.active "
+	    "                                       AND a.skills && ARRAY[s.code, s.department, '*'])) "
+	    "         AND w.zone_id = $1::int "
+	    "         AND w.starts_at >= greatest($3::date::timestamp AT TIME ZONE $7, "
+	    "                                     $4::timestamptz + make_interval(mins => $6::int)) "
+	    "         AND w.starts_at < ($3::date + $5::int)::timestamp AT TIME ZONE $7 "
+	    "       GROUP BY w.starts_at) w";
 	struct db_args place = {0}, windows = {0};
 	char service[48], from[16], days_text[8], now[40], key[96];
 	double lat, lon;

@@ -9,5 +9,4 @@ void slots_list(struct http_req *r); /* GET /api/v1/slots?service=&lat=&lon=&fro
 /* Drops the cached availability of a zone after a booking changed there. */
 void slots_invalidate(long zone);
 
-
 #endif

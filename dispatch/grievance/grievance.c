@@ -25,33 +25,33 @@
 struct grievance_outcome {
 	const char *outcome;
 	int status;
-	const char *code;  /* NULL: a 400 naming `field` */
+	const char *code; /* NULL: a 400 naming `field` */
 	const char *field;
 	const char *message;
 };
 
 static const struct grievance_outcome grievance_outcomes[] = {
-	{ "booking_not_found", 404, "not_found", NULL, "no booking with this reference is yours" },
-	{ "not_found", 404, "not_found", NULL, "no grievance with this reference is yours to see" },
-	{ "links", 400, NULL, "links", "each must be the reference of one of your own grievances" },
-	{ "link_unknown", 400, NULL, "grievance", "must be the reference of one of your own grievances" },
-	{ "link_self", 400, NULL, "grievance", "must be another grievance than this one" },
-	{ "too_many", 409, "too_many_grievances", NULL,
-	  "this booking has " GRIEVANCE_XSTR(GRIEVANCE_PER_BOOKING_MAX)
-	  " grievances already; link to one of them or call the helpline" },
-	{ "forbidden", 403, "forbidden", NULL,
-	  "only the authority of this grievance's tier, or an administrator, may answer it" },
-	{ "not_open", 409, "wrong_state", NULL, "only an open grievance can be answered; this one is answered or closed" },
-	{ "closed", 409, "wrong_state", NULL, "this grievance is closed" },
-	{ "not_due", 409, "wrong_state", NULL,
-	  "the authority has until the due time to answer; appeal after the answer, or once it is overdue" },
-	{ "no_further_appeal", 409, "no_further_appeal", NULL,
-	  "the final appellate authority is the last tier; there is no further appeal" },
+    {"booking_not_found", 404, "not_found", NULL, "no booking with this reference is yours"},
+    {"not_found", 404, "not_found", NULL, "no grievance with this reference is yours to see"},
+    {"links", 400, NULL, "links", "each must be the reference of one of your own grievances"},
+    {"link_unknown", 400, NULL, "grievance", "must be the reference of one of your own grievances"},
+    {"link_self", 400, NULL, "grievance", "must be another grievance than this one"},
+    {"too_many", 409, "too_many_grievances", NULL,
+     "this booking has " GRIEVANCE_XSTR(
+         GRIEVANCE_PER_BOOKING_MAX) " grievances already; link to one of them or call the helpline"},
+    {"forbidden", 403, "forbidden", NULL,
+     "only the authority of this grievance's tier, or an administrator, may answer it"},
+    {"not_open", 409, "wrong_state", NULL, "only an open grievance can be answered; this one is answered or closed"},
+    {"closed", 409, "wrong_state", NULL, "this grievance is closed"},
+    {"not_due", 409, "wrong_state", NULL,
+     "the authority has until the due time to answer; appeal after the answer, or once it is overdue"},
+    {"no_further_appeal", 409, "no_further_appeal", NULL,
+     "the final appellate authority is the last tier; there is no further appeal"},
 };
 
-static const char *const grievance_kinds[] = { "missed_visit", "delay", "rejection", "conduct", "other", NULL };
-static const char *const grievance_decisions[] = { "upheld", "rejected", NULL };
-static const char *const grievance_statuses[] = { "open", "answered", "closed", NULL };
+static const char *const grievance_kinds[] = {"missed_visit", "delay", "rejection", "conduct", "other", NULL};
+static const char *const grievance_decisions[] = {"upheld", "rejected", NULL};
+static const char *const grievance_statuses[] = {"open", "answered", "closed", NULL};
 static const char grievance_ref_why[] = "must be a grievance reference, e.g. " GRIEVANCE_REF_EXAMPLE;
 
 /* A change of a grievance: `sql` calls one of sql/005's functions, which returns
@@ -115,10 +115,10 @@ static int grievance_outcome_or_reply(struct http_req *r, const char *outcome)
  * once a reply was sent, else the status to try again on (DB_RETRY, or DB_UNIQUE for a
  * reference already taken), having sent nothing. */
 static enum db_status grievance_try(struct http_req *r, const struct grievance_change *c, const struct db_args *a,
-				    const char *now, struct idem *idem)
+                                    const char *now, struct idem *idem)
 {
 	static const char q_reply[] = "SELECT grievance_json($1::bigint, $2, $3)::text AS grievance";
-	struct db_args ra = { 0 };
+	struct db_args ra = {0};
 	enum db_status st;
 	PGresult *res = NULL;
 
@@ -170,7 +170,7 @@ out:
  * taken: `reference` (a parameter of `a`, NULL when the change makes none) is drawn anew for
  * each try. Always replies. */
 static void grievance_change(struct http_req *r, const struct grievance_change *c, const struct db_args *a,
-			     const char *now, struct idem *idem, char *reference)
+                             const char *now, struct idem *idem, char *reference)
 {
 	enum db_status st = DB_RETRY;
 	for (int i = 0; i < GRIEVANCE_TRIES && !r->status; i++) {
@@ -194,7 +194,7 @@ static void grievance_change(struct http_req *r, const struct grievance_change *
 static void grievance_resident_change(struct http_req *r, const struct grievance_change *c, const char *value)
 {
 	char now[40];
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 
 	clock_now_text(now, sizeof now);
 	db_arg_text(&a, r->params[0]);
@@ -208,7 +208,7 @@ static void grievance_resident_change(struct http_req *r, const struct grievance
 static void grievance_note_change(struct http_req *r, const struct grievance_change *c)
 {
 	const char *note = NULL;
-	const struct jv_field body[] = { JV_TXT("note", 0, GRIEVANCE_TEXT_MAX, &note), JV_END };
+	const struct jv_field body[] = {JV_TXT("note", 0, GRIEVANCE_TEXT_MAX, &note), JV_END};
 
 	if (jv_check_or_reply(r, body) == 0)
 		grievance_resident_change(r, c, note);
@@ -220,22 +220,21 @@ void grievance_create(struct http_req *r)
 {
 	/* The links go in as the body's JSON list, so no array literal is written here. */
 	static const struct grievance_change c = {
-		"SELECT outcome, grievance_id FROM grievance_raise($1, $2, $3, $4, $5, "
-		"ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7)",
-		201, "mitan_grievances_raised_total"
-	};
+	    "SELECT outcome, grievance_id FROM grievance_raise($1, $2, $3, $4, $5, "
+	    "ARRAY(SELECT jsonb_array_elements_text(coalesce($6::jsonb, '[]'))), $7)",
+	    201, "mitan_grievances_raised_total"};
 	char now[40], reference[18];
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	struct idem idem;
 	const char *booking = NULL, *kind = NULL, *description = NULL;
 	json_t *links = NULL;
 	char *links_text = NULL;
 	const struct jv_field body[] = {
-		JV_STR("booking", 1, 1, 40, &booking),
-		JV_ONE_OF("kind", 1, grievance_kinds, &kind),
-		JV_TXT("description", 1, GRIEVANCE_TEXT_MAX, &description),
-		JV_ARR_OK("links", 0, GRIEVANCE_LINKS_MAX, grievance_ref_ok, grievance_ref_why, &links),
-		JV_END,
+	    JV_STR("booking", 1, 1, 40, &booking),
+	    JV_ONE_OF("kind", 1, grievance_kinds, &kind),
+	    JV_TXT("description", 1, GRIEVANCE_TEXT_MAX, &description),
+	    JV_ARR_OK("links", 0, GRIEVANCE_LINKS_MAX, grievance_ref_ok, grievance_ref_why, &links),
+	    JV_END,
 	};
 
 	if (jv_check_or_reply(r, body) != 0)
@@ -261,15 +260,16 @@ void grievance_list(struct http_req *r)
 	/* A resident's grievances (on bookings they booked or are the beneficiary of); staff see
 	 * their district's. Newest first. */
 	static const char sql[] =
-		"SELECT coalesce(jsonb_agg(grievance_json(g.id, $6, $7) ORDER BY g.created_at DESC, g.id DESC), '[]')::text "
-		"FROM (SELECT g.id, g.created_at FROM grievance g JOIN booking b ON b.id = g.booking_id "
-		"       WHERE (($1 = 'resident' AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint)) OR "
-		"              ($1 <> 'resident' AND ($3::int = 0 OR g.district_id = $3::int))) "
-		"         AND ($4::text IS NULL OR g.status = $4) AND ($5::int IS NULL OR g.tier = $5::int) "
-		"         AND ($8::text IS NULL OR b.reference = $8) "
-		"       ORDER BY g.created_at DESC, g.id DESC LIMIT $9::int) g";
+	    "SELECT coalesce(jsonb_agg(grievance_json(g.id, $6, $7) ORDER BY g.created_at DESC, g.id DESC), "
+	    "'[]')::text "
+	    "FROM (SELECT g.id, g.created_at FROM grievance g JOIN booking b ON b.id = g.booking_id "
+	    "       WHERE (($1 = 'resident' AND (b.booker_id = $2::bigint OR b.beneficiary_id = $2::bigint)) OR "
+	    "              ($1 <> 'resident' AND ($3::int = 0 OR g.district_id = $3::int))) "
+	    "         AND ($4::text IS NULL OR g.status = $4) AND ($5::int IS NULL OR g.tier = $5::int) "
+	    "         AND ($8::text IS NULL OR b.reference = $8) "
+	    "       ORDER BY g.created_at DESC, g.id DESC LIMIT $9::int) g";
 	char status[16], tier[8], booking[48], now[40];
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	long tier_no;
 	int has_status = http_query(r, "status", status, sizeof status);
 	int has_tier = http_query(r, "tier", tier, sizeof tier);
@@ -303,9 +303,9 @@ void grievance_list(struct http_req *r)
 void grievance_get(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT grievance_json(grievance_find($1, $2, $3::bigint, $4::int), $5, $6)::text AS grievance";
+	    "SELECT grievance_json(grievance_find($1, $2, $3::bigint, $4::int), $5, $6)::text AS grievance";
 	char now[40];
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	enum db_status st;
 
 	clock_now_text(now, sizeof now);
@@ -331,12 +331,11 @@ void grievance_get(struct http_req *r)
 void grievance_link(struct http_req *r)
 {
 	static const struct grievance_change c = {
-		"SELECT outcome, grievance_id FROM grievance_link_add($1, $2, $3, $4)", 200, NULL
-	};
+	    "SELECT outcome, grievance_id FROM grievance_link_add($1, $2, $3, $4)", 200, NULL};
 	const char *other = NULL;
 	const struct jv_field body[] = {
-		JV_STR_OK("grievance", 1, 1, 40, grievance_ref_ok, grievance_ref_why, &other),
-		JV_END,
+	    JV_STR_OK("grievance", 1, 1, 40, grievance_ref_ok, grievance_ref_why, &other),
+	    JV_END,
 	};
 
 	if (jv_check_or_reply(r, body) == 0)
@@ -346,16 +345,15 @@ void grievance_link(struct http_req *r)
 void grievance_answer(struct http_req *r)
 {
 	static const struct grievance_change c = {
-		"SELECT outcome, grievance_id FROM grievance_answer($1, $2, $3::bigint, $4::int, $5, $6, $7)", 200,
-		"mitan_grievances_answered_total"
-	};
+	    "SELECT outcome, grievance_id FROM grievance_answer($1, $2, $3::bigint, $4::int, $5, $6, $7)", 200,
+	    "mitan_grievances_answered_total"};
 	char now[40];
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	const char *decision = NULL, *note = NULL;
 	const struct jv_field body[] = {
-		JV_ONE_OF("decision", 1, grievance_decisions, &decision),
-		JV_TXT("note", 1, GRIEVANCE_TEXT_MAX, &note),
-		JV_END,
+	    JV_ONE_OF("decision", 1, grievance_decisions, &decision),
+	    JV_TXT("note", 1, GRIEVANCE_TEXT_MAX, &note),
+	    JV_END,
 	};
 
 	if (jv_check_or_reply(r, body) != 0)
@@ -373,16 +371,14 @@ void grievance_answer(struct http_req *r)
 
 void grievance_appeal(struct http_req *r)
 {
-	static const struct grievance_change c = {
-		"SELECT outcome, grievance_id FROM grievance_appeal($1, $2, $3, $4)", 200, "mitan_grievances_appealed_total"
-	};
+	static const struct grievance_change c = {"SELECT outcome, grievance_id FROM grievance_appeal($1, $2, $3, $4)",
+	                                          200, "mitan_grievances_appealed_total"};
 	grievance_note_change(r, &c);
 }
 
 void grievance_close(struct http_req *r)
 {
-	static const struct grievance_change c = {
-		"SELECT outcome, grievance_id FROM grievance_close($1, $2, $3, $4)", 200, "mitan_grievances_closed_total"
-	};
+	static const struct grievance_change c = {"SELECT outcome, grievance_id FROM grievance_close($1, $2, $3, $4)",
+	                                          200, "mitan_grievances_closed_total"};
 	grievance_note_change(r, &c);
 }

@@ -35,7 +35,8 @@ static int office_skills(struct jv *v, json_t *obj, buf_t *out)
 		return 0;
 	}
 	buf_puts(out, "{");
-	json_array_foreach(m, i, s) {
+	json_array_foreach(m, i, s)
+	{
 		if (!json_is_string(s) || !office_skill_ok(json_string_value(s))) {
 			jv_fail(v, "", "skills", "each skill must be a service code, a department or \"*\"");
 			return 0;
@@ -52,7 +53,7 @@ static int office_unknown_skills(const char *skills, enum db_status *st)
 	static const char sql[] =
 	    "SELECT count(*) AS unknown FROM unnest($1::text[]) k "
 	    "WHERE k <> '*' AND NOT EXISTS (SELECT 1 FROM service s WHERE s.code = k OR s.department = k)";
-	const char *p[] = { skills };
+	const char *p[] = {skills};
 	PGresult *res = db_exec(sql, 1, p, st);
 	int n = *st == DB_OK ? (int)db_col_ll(res, 0, "unknown") : 0;
 	PQclear(res);
@@ -63,24 +64,24 @@ static int office_unknown_skills(const char *skills, enum db_status *st)
 
 /* One agent as JSON, from agent a joined with its zone z, with the days from today (in the
  * district's time zone; `now` is the parameter named) on which the agent is off. */
-#define OFFICE_AGENT_JSON(now)                                                                                    \
-	"jsonb_build_object('code', a.code, 'name', a.name, 'phone', a.phone, 'zone', z.code, "                  \
-	"  'base', jsonb_build_object('lat', ST_Y(a.base::geometry), 'lon', ST_X(a.base::geometry)), "           \
-	"  'skills', to_jsonb(a.skills), 'active', a.active, "                                                    \
-	"  'unavailable', coalesce((SELECT jsonb_agg(jsonb_build_object('date', u.day, 'reason', u.reason) "       \
-	"                                            ORDER BY u.day) FROM agent_unavailable u JOIN district d "     \
-	"                             ON d.id = u.district_id WHERE u.agent_id = a.id "                             \
+#define OFFICE_AGENT_JSON(now)                                                                                         \
+	"jsonb_build_object('code', a.code, 'name', a.name, 'phone', a.phone, 'zone', z.code, "                        \
+	"  'base', jsonb_build_object('lat', ST_Y(a.base::geometry), 'lon', ST_X(a.base::geometry)), "                 \
+	"  'skills', to_jsonb(a.skills), 'active', a.active, "                                                         \
+	"  'unavailable', coalesce((SELECT jsonb_agg(jsonb_build_object('date', u.day, 'reason', u.reason) "           \
+	"                                            ORDER BY u.day) FROM agent_unavailable u JOIN district d "        \
+	"                             ON d.id = u.district_id WHERE u.agent_id = a.id "                                \
 	"                               AND u.day >= (" now "::timestamptz AT TIME ZONE d.time_zone)::date), '[]'))"
 
 static const char office_q_agent_json[] =
-	"SELECT " OFFICE_AGENT_JSON("$2") "::text FROM agent a JOIN zone z ON z.id = a.zone_id WHERE a.id = $1";
+    "SELECT " OFFICE_AGENT_JSON("$2") "::text FROM agent a JOIN zone z ON z.id = a.zone_id WHERE a.id = $1";
 
 void office_agents_list(struct http_req *r)
 {
-	static const char sql[] =
-		"SELECT coalesce(jsonb_agg(" OFFICE_AGENT_JSON("$3") " ORDER BY a.code), '[]')::text "
-		"FROM agent a JOIN zone z ON z.id = a.zone_id "
-		"WHERE ($1::int = 0 OR a.district_id = $1::int) AND ($2::text IS NULL OR z.code = $2)";
+	static const char sql[] = "SELECT coalesce(jsonb_agg(" OFFICE_AGENT_JSON(
+	    "$3") " ORDER BY a.code), '[]')::text "
+	          "FROM agent a JOIN zone z ON z.id = a.zone_id "
+	          "WHERE ($1::int = 0 OR a.district_id = $1::int) AND ($2::text IS NULL OR z.code = $2)";
 	struct db_args a = {0};
 	char zone[20], now[40];
 	int has_zone = http_query(r, "zone", zone, sizeof zone);
@@ -172,11 +173,12 @@ static enum db_status office_agent_json(const char *id, PGresult **res)
 void office_agent_create(struct http_req *r)
 {
 	static const char q_insert[] =
-		"INSERT INTO agent (code, password_hash, name, phone, district_id, zone_id, base, skills) "
-		"SELECT d.code || '-A' || lpad((coalesce((SELECT max(substring(a.code FROM '-A([0-9]+)$')::int) FROM agent a "
-		"                                          WHERE a.district_id = d.id), 0) + 1)::text, 2, '0'), "
-		"       $1, $2, $3, d.id, $4, ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, $7::text[] "
-		"FROM district d WHERE d.id = $8 RETURNING id, code";
+	    "INSERT INTO agent (code, password_hash, name, phone, district_id, zone_id, base, skills) "
+	    "SELECT d.code || '-A' || lpad((coalesce((SELECT max(substring(a.code FROM '-A([0-9]+)$')::int) FROM agent "
+	    "a "
+	    "                                          WHERE a.district_id = d.id), 0) + 1)::text, 2, '0'), "
+	    "       $1, $2, $3, d.id, $4, ST_SetSRID(ST_MakePoint($6, $5), 4326)::geography, $7::text[] "
+	    "FROM district d WHERE d.id = $8 RETURNING id, code";
 	struct office_agent_body b = {0};
 	struct db_args a = {0};
 	char hash[160], password[17], detail[160];
@@ -248,14 +250,16 @@ void office_agent_update(struct http_req *r)
 	static const char q_future[] = "SELECT count(*) AS visits FROM booking "
 	                               "WHERE agent_id = $1 AND window_end > $2 AND status IN ('booked', 'assigned')";
 	static const char q_update[] =
-		"UPDATE agent SET name = coalesce($2, name), phone = coalesce($3, phone), zone_id = coalesce($4::int, zone_id), "
-		"  base = coalesce(ST_SetSRID(ST_MakePoint($6::float8, $5::float8), 4326)::geography, base), "
-		"  skills = coalesce($7::text[], skills), active = coalesce($8::boolean, active) WHERE id = $1";
+	    "UPDATE agent SET name = coalesce($2, name), phone = coalesce($3, phone), zone_id = coalesce($4::int, "
+	    "zone_id), "
+	    "  base = coalesce(ST_SetSRID(ST_MakePoint($6::float8, $5::float8), 4326)::geography, base), "
+	    "  skills = coalesce($7::text[], skills), active = coalesce($8::boolean, active) WHERE id = $1";
 	/* After a zone change the future windows follow the agent's new zone's templates. */
 	static const char q_rewindow[] =
-		"WITH del AS (DELETE FROM agent_window WHERE agent_id = $1 AND starts_at > $2 AND booked = 0 RETURNING 1) "
-		"SELECT agent_windows_materialize(($2::timestamptz AT TIME ZONE 'UTC')::date, "
-		"                                 ($2::timestamptz AT TIME ZONE 'UTC')::date + 400) FROM (SELECT count(*) FROM del) x";
+	    "WITH del AS (DELETE FROM agent_window WHERE agent_id = $1 AND starts_at > $2 AND booked = 0 RETURNING 1) "
+	    "SELECT agent_windows_materialize(($2::timestamptz AT TIME ZONE 'UTC')::date, "
+	    "                                 ($2::timestamptz AT TIME ZONE 'UTC')::date + 400) FROM (SELECT count(*) "
+	    "FROM del) x";
 	struct office_agent_body b = {0};
 	struct db_args up = {0}, now_args = {0};
 	char now[40];

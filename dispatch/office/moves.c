@@ -22,31 +22,31 @@ enum office_outcome { OFFICE_MOVED, OFFICE_UNPLACED, OFFICE_FROZEN, OFFICE_GONE,
 static enum db_status office_take_unit(PGresult *b, const char *to_code, char new_id[16])
 {
 	static const char q_take_named[] =
-		"UPDATE agent_window w SET booked = w.booked + 1 FROM agent a "
-		" WHERE a.id = w.agent_id AND a.code = $1 AND a.district_id = $2 AND a.active AND a.id <> $5 "
-		"   AND w.starts_at = $3 AND w.booked < w.capacity AND a.skills && ARRAY[$4, $6, '*'] "
-		"   AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id AND u.day = $7::date) "
-		"RETURNING w.agent_id";
+	    "UPDATE agent_window w SET booked = w.booked + 1 FROM agent a "
+	    " WHERE a.id = w.agent_id AND a.code = $1 AND a.district_id = $2 AND a.active AND a.id <> $5 "
+	    "   AND w.starts_at = $3 AND w.booked < w.capacity AND a.skills && ARRAY[$4, $6, '*'] "
+	    "   AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id AND u.day = $7::date) "
+	    "RETURNING w.agent_id";
 	char window_end[40];
 	int taken = 0;
 	enum db_status st;
 
 	new_id[0] = '\0';
 	if (!to_code) {
-		st = booking_take_unit(db_col(b, 0, "zone_id"), db_col(b, 0, "window_start"), db_col(b, 0, "service_code"),
-				       db_col(b, 0, "department"), db_col(b, 0, "lat"), db_col(b, 0, "lon"),
-				       db_col(b, 0, "agent_id"), &taken, new_id, window_end);
+		st = booking_take_unit(db_col(b, 0, "zone_id"), db_col(b, 0, "window_start"),
+		                       db_col(b, 0, "service_code"), db_col(b, 0, "department"), db_col(b, 0, "lat"),
+		                       db_col(b, 0, "lon"), db_col(b, 0, "agent_id"), &taken, new_id, window_end);
 		if (!taken)
 			new_id[0] = '\0';
 		return st;
 	}
-	const char *p[] = { to_code,
-			    db_col(b, 0, "district_id"),
-			    db_col(b, 0, "window_start"),
-			    db_col(b, 0, "service_code"),
-			    db_col(b, 0, "agent_id"),
-			    db_col(b, 0, "department"),
-			    db_col(b, 0, "day") };
+	const char *p[] = {to_code,
+	                   db_col(b, 0, "district_id"),
+	                   db_col(b, 0, "window_start"),
+	                   db_col(b, 0, "service_code"),
+	                   db_col(b, 0, "agent_id"),
+	                   db_col(b, 0, "department"),
+	                   db_col(b, 0, "day")};
 	PGresult *res = db_exec(q_take_named, 7, p, &st);
 	if (st == DB_OK && PQntuples(res) == 1)
 		snprintf(new_id, 16, "%s", db_get(res, 0, 0));
@@ -61,18 +61,19 @@ static enum db_status office_take_unit(PGresult *b, const char *to_code, char ne
  * `explicit_move`), flags the visit instead with `flag`. *outcome says which; new_code
  * receives the new agent's code. */
 static enum db_status office_move_visit(struct http_req *r, const char *booking_id, const char *to_code,
-					int explicit_move, const char *flag, enum office_outcome *outcome,
-					char new_code[24])
+                                        int explicit_move, const char *flag, enum office_outcome *outcome,
+                                        char new_code[24])
 {
 	static const char q_lock[] =
-		"SELECT b.id, b.reference, b.status, b.agent_id, b.zone_id, b.district_id, b.service_code, s.department, "
-		"       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS window_start, "
-		"       ST_Y(b.location) AS lat, ST_X(b.location) AS lon, (b.window_start AT TIME ZONE d.time_zone)::date AS day "
-		"FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
-		"WHERE b.id = $1 AND b.status IN ('booked', 'assigned') FOR UPDATE OF b";
+	    "SELECT b.id, b.reference, b.status, b.agent_id, b.zone_id, b.district_id, b.service_code, s.department, "
+	    "       to_char(b.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS window_start, "
+	    "       ST_Y(b.location) AS lat, ST_X(b.location) AS lon, (b.window_start AT TIME ZONE d.time_zone)::date "
+	    "AS day "
+	    "FROM booking b JOIN service s ON s.code = b.service_code JOIN district d ON d.id = b.district_id "
+	    "WHERE b.id = $1 AND b.status IN ('booked', 'assigned') FOR UPDATE OF b";
 	static const char q_code[] = "SELECT code FROM agent WHERE id = $1";
 	const struct booking_transition *t;
-	struct booking_change c = { 0 };
+	struct booking_change c = {0};
 	char now[40], note[160], dedupe[48], new_id[16] = "";
 	enum db_status st;
 	PGresult *b = NULL, *res = NULL;
@@ -83,7 +84,7 @@ static enum db_status office_move_visit(struct http_req *r, const char *booking_
 	st = db_begin();
 	if (st != DB_OK)
 		return st;
-	const char *lp[] = { booking_id };
+	const char *lp[] = {booking_id};
 	b = db_exec(q_lock, 1, lp, &st);
 	if (st != DB_OK || PQntuples(b) != 1)
 		goto out; /* cancelled or moved on meanwhile: nothing to do */
@@ -104,7 +105,7 @@ static enum db_status office_move_visit(struct http_req *r, const char *booking_
 	c.unit_agent = db_col(b, 0, "agent_id");
 	c.unit_start = db_col(b, 0, "window_start");
 	if (new_id[0]) {
-		const char *cp[] = { new_id };
+		const char *cp[] = {new_id};
 		res = db_exec(q_code, 1, cp, &st);
 		if (st != DB_OK)
 			goto out;
@@ -142,24 +143,23 @@ out:
 void office_agent_unavailable(struct http_req *r)
 {
 	static const char q_mark[] =
-		"INSERT INTO agent_unavailable (agent_id, day, district_id, reason, created_by, created_at) "
-		"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agent_id, day) DO UPDATE SET reason = EXCLUDED.reason";
+	    "INSERT INTO agent_unavailable (agent_id, day, district_id, reason, created_by, created_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (agent_id, day) DO UPDATE SET reason = EXCLUDED.reason";
 	/* No new booking lands on the agent that day; units given back later shrink it too. */
-	static const char q_close[] =
-		"UPDATE agent_window w SET capacity = w.booked FROM agent a, district d "
-		"WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id "
-		"  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date";
+	static const char q_close[] = "UPDATE agent_window w SET capacity = w.booked FROM agent a, district d "
+	                              "WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id "
+	                              "  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date";
 	static const char q_visits[] =
-		"SELECT b.id, b.reference FROM booking b JOIN district d ON d.id = b.district_id "
-		"WHERE b.agent_id = $1 AND b.status IN ('booked', 'assigned') "
-		"  AND (b.window_start AT TIME ZONE d.time_zone)::date = $2::date ORDER BY b.window_start, b.id";
+	    "SELECT b.id, b.reference FROM booking b JOIN district d ON d.id = b.district_id "
+	    "WHERE b.agent_id = $1 AND b.status IN ('booked', 'assigned') "
+	    "  AND (b.window_start AT TIME ZONE d.time_zone)::date = $2::date ORDER BY b.window_start, b.id";
 	const char *day = NULL, *reason = NULL;
 	const struct jv_field body[] = {
-		JV_STR_OK("date", 1, 10, 10, clock_date_valid, "must be YYYY-MM-DD", &day),
-		JV_STR("reason", 1, 1, 200, &reason),
-		JV_END,
+	    JV_STR_OK("date", 1, 10, 10, clock_date_valid, "must be YYYY-MM-DD", &day),
+	    JV_STR("reason", 1, 1, 200, &reason),
+	    JV_END,
 	};
-	struct db_args a = { 0 };
+	struct db_args a = {0};
 	char now[40], *detail = NULL;
 	enum db_status st;
 	PGresult *agent = NULL, *visits = NULL;
@@ -211,10 +211,12 @@ void office_agent_unavailable(struct http_req *r)
 			move = office_move_visit(r, db_get(visits, i, 0), NULL, 0, "agent_unavailable", &outcome, to);
 		const char *ref = db_get(visits, i, 1);
 		if (move != DB_OK) {
-			log_error("agent %s unavailable: visit %s not moved (database status %d)", r->params[0], ref, move);
+			log_error("agent %s unavailable: visit %s not moved (database status %d)", r->params[0], ref,
+			          move);
 			json_array_append_new(failed, json_string(ref));
 		} else if (outcome == OFFICE_MOVED) {
-			json_array_append_new(moved, json_pack("{s:s, s:s, s:s}", "reference", ref, "from", r->params[0], "to", to));
+			json_array_append_new(
+			    moved, json_pack("{s:s, s:s, s:s}", "reference", ref, "from", r->params[0], "to", to));
 		} else if (outcome == OFFICE_UNPLACED) {
 			json_array_append_new(unplaced, json_string(ref));
 		} else if (outcome == OFFICE_FROZEN) {
@@ -223,11 +225,13 @@ void office_agent_unavailable(struct http_req *r)
 	}
 	if (st != DB_OK) {
 		/* The day off is marked; the list of its visits could not be read. */
-		log_error("agent %s unavailable: the day's visits could not be read (database status %d)", r->params[0], st);
+		log_error("agent %s unavailable: the day's visits could not be read (database status %d)", r->params[0],
+		          st);
 	}
-	http_reply_json(r, 200, json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:b}", "agent", r->params[0], "date", day,
-					  "reason", reason, "moved", moved, "unplaced", unplaced, "frozen", frozen,
-					  "not_moved", failed, "complete", st == DB_OK && json_array_size(failed) == 0));
+	http_reply_json(r, 200,
+	                json_pack("{s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:b}", "agent", r->params[0], "date", day,
+	                          "reason", reason, "moved", moved, "unplaced", unplaced, "frozen", frozen, "not_moved",
+	                          failed, "complete", st == DB_OK && json_array_size(failed) == 0));
 	goto out;
 db_fail:
 	db_rollback();
@@ -245,13 +249,14 @@ out:
 void office_reassign(struct http_req *r)
 {
 	static const char q_find[] =
-		"SELECT b.id FROM booking b WHERE b.reference = $1 AND ($2::int = 0 OR b.district_id = $2::int)";
-	static const char q_reply[] =
-		"SELECT (booking_json(b, 'en') || jsonb_build_object('agent', jsonb_build_object('code', a.code, 'name', a.name), "
-		"        'needs_attention', b.needs_attention))::text FROM booking b JOIN agent a ON a.id = b.agent_id WHERE b.id = $1";
+	    "SELECT b.id FROM booking b WHERE b.reference = $1 AND ($2::int = 0 OR b.district_id = $2::int)";
+	static const char q_reply[] = "SELECT (booking_json(b, 'en') || jsonb_build_object('agent', "
+	                              "jsonb_build_object('code', a.code, 'name', a.name), "
+	                              "        'needs_attention', b.needs_attention))::text FROM booking b JOIN agent "
+	                              "a ON a.id = b.agent_id WHERE b.id = $1";
 	const char *agent = NULL;
-	const struct jv_field body[] = { JV_STR("agent", 0, 2, 24, &agent), JV_END };
-	struct db_args a = { 0 };
+	const struct jv_field body[] = {JV_STR("agent", 0, 2, 24, &agent), JV_END};
+	struct db_args a = {0};
 	char to[24], id[24];
 	enum office_outcome outcome = OFFICE_GONE;
 	enum db_status st = DB_RETRY;
@@ -281,13 +286,14 @@ void office_reassign(struct http_req *r)
 		goto out;
 	}
 	if (outcome == OFFICE_NO_AGENT) {
-		http_error(r, 409, "agent_full",
-			   agent ? "that agent cannot take this visit: not active, not skilled for it, off that day, or no "
-				   "unit left in its window"
-				 : "no capable agent of the zone has a unit left in this window");
+		http_error(
+		    r, 409, "agent_full",
+		    agent ? "that agent cannot take this visit: not active, not skilled for it, off that day, or no "
+		            "unit left in its window"
+		          : "no capable agent of the zone has a unit left in this window");
 		goto out;
 	}
-	const char *rp[] = { id };
+	const char *rp[] = {id};
 	res = db_exec(q_reply, 1, rp, &st);
 	if (st != DB_OK)
 		goto db_fail;
@@ -302,16 +308,17 @@ out:
 void office_unplaced(struct http_req *r)
 {
 	static const char sql[] =
-		"SELECT coalesce(jsonb_agg(jsonb_build_object('reference', b.reference, 'status', b.status, "
-		"  'needs_attention', b.needs_attention, 'since', rfc3339(b.attention_at, d.time_zone), 'zone', z.code, "
-		"  'agent', a.code, 'service', b.service_code, "
-		"  'window', jsonb_build_object('start', rfc3339(b.window_start, d.time_zone), 'end', rfc3339(b.window_end, d.time_zone))) "
-		"  ORDER BY b.window_start, b.id), '[]')::text "
-		"FROM booking b JOIN district d ON d.id = b.district_id JOIN zone z ON z.id = b.zone_id "
-		"LEFT JOIN agent a ON a.id = b.agent_id "
-		"WHERE b.needs_attention IS NOT NULL AND b.status IN ('booked', 'assigned') "
-		"  AND ($1::int = 0 OR b.district_id = $1::int) "
-		"  AND ($2::date IS NULL OR (b.window_start AT TIME ZONE d.time_zone)::date = $2::date)";
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('reference', b.reference, 'status', b.status, "
+	    "  'needs_attention', b.needs_attention, 'since', rfc3339(b.attention_at, d.time_zone), 'zone', z.code, "
+	    "  'agent', a.code, 'service', b.service_code, "
+	    "  'window', jsonb_build_object('start', rfc3339(b.window_start, d.time_zone), 'end', "
+	    "rfc3339(b.window_end, d.time_zone))) "
+	    "  ORDER BY b.window_start, b.id), '[]')::text "
+	    "FROM booking b JOIN district d ON d.id = b.district_id JOIN zone z ON z.id = b.zone_id "
+	    "LEFT JOIN agent a ON a.id = b.agent_id "
+	    "WHERE b.needs_attention IS NOT NULL AND b.status IN ('booked', 'assigned') "
+	    "  AND ($1::int = 0 OR b.district_id = $1::int) "
+	    "  AND ($2::date IS NULL OR (b.window_start AT TIME ZONE d.time_zone)::date = $2::date)";
 	char actor[24], district[24], day[16];
 	int has_day = http_query(r, "date", day, sizeof day);
 	if (has_day && (has_day < 0 || !clock_date_valid(day))) {
@@ -319,7 +326,6 @@ void office_unplaced(struct http_req *r)
 		return;
 	}
 	office_ids(r, actor, district);
-	const char *p[] = { district, has_day ? day : NULL };
+	const char *p[] = {district, has_day ? day : NULL};
 	http_reply_query(r, sql, 2, p);
 }
-

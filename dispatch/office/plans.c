@@ -10,9 +10,9 @@
 
 void office_plan_run(struct http_req *r)
 {
-	static const char q_zones[] =
-		"SELECT z.code FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND ($2::text IS NULL OR z.code = $2) "
-		"ORDER BY z.code";
+	static const char q_zones[] = "SELECT z.code FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND "
+	                              "($2::text IS NULL OR z.code = $2) "
+	                              "ORDER BY z.code";
 	const char *day = NULL, *zone = NULL;
 	const struct jv_field fields[] = {
 	    JV_STR_OK("date", 1, 10, 10, clock_date_valid, "must be YYYY-MM-DD", &day),
@@ -49,10 +49,10 @@ void office_plan_run(struct http_req *r)
 			http_error_db(r, st);
 			goto out;
 		}
-		json_array_append_new(out, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:f}", "zone", rep.zone, "date",
-						     rep.day, "visits", rep.visits, "agents", rep.agents, "routed", rep.routed,
-						     "moved", rep.moved, "unroutable", rep.unroutable, "travel_km",
-						     rep.travel_km, "seconds", rep.seconds));
+		json_array_append_new(
+		    out, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:f}", "zone", rep.zone, "date", rep.day,
+		                   "visits", rep.visits, "agents", rep.agents, "routed", rep.routed, "moved", rep.moved,
+		                   "unroutable", rep.unroutable, "travel_km", rep.travel_km, "seconds", rep.seconds));
 	}
 	http_reply_json(r, 200, out);
 	out = NULL;
@@ -65,26 +65,33 @@ void office_plan_get(struct http_req *r)
 {
 	/* Per zone, each agent's visits in route order; visits not in a route at the end. */
 	static const char sql[] =
-		"WITH v AS (SELECT b.*, d.time_zone FROM booking b JOIN district d ON d.id = b.district_id JOIN zone z ON z.id = b.zone_id "
-		"            WHERE ($1::int = 0 OR b.district_id = $1::int) AND ($3::text IS NULL OR z.code = $3) "
-		"              AND b.status NOT IN ('cancelled', 'rescheduled') "
-		"              AND (b.window_start AT TIME ZONE d.time_zone)::date = $2::date), "
-		"     visit AS (SELECT v.agent_id, v.zone_id, v.route_order, v.window_start, v.id, jsonb_build_object("
-		"                 'reference', v.reference, 'status', v.status, 'route_order', v.route_order, "
-		"                 'planned_arrival', rfc3339(v.planned_arrival, v.time_zone), 'service', v.service_code, "
-		"                 'needs_attention', v.needs_attention, "
-		"                 'window', jsonb_build_object('start', rfc3339(v.window_start, v.time_zone), 'end', rfc3339(v.window_end, v.time_zone)), "
-		"                 'location', jsonb_build_object('lat', ST_Y(v.location), 'lon', ST_X(v.location))) AS j FROM v), "
-		"     per_agent AS (SELECT x.zone_id, jsonb_build_object('code', a.code, 'name', a.name, "
-		"                     'visits', jsonb_agg(x.j ORDER BY x.route_order NULLS LAST, x.window_start, x.id)) AS j, a.code "
-		"                   FROM visit x JOIN agent a ON a.id = x.agent_id GROUP BY x.zone_id, a.id, a.code, a.name) "
-		"SELECT coalesce(jsonb_agg(jsonb_build_object('zone', z.code, 'date', $2::text, "
-		"         'last_run', (SELECT jsonb_build_object('at', rfc3339(pr.created_at, (SELECT d.time_zone FROM district d WHERE d.id = pr.district_id)), 'travel_km', round(pr.travel_km::numeric, 3), "
-		"                             'moved', pr.moved, 'unroutable', pr.unroutable) FROM plan_run pr "
-		"                       WHERE pr.zone_id = z.id AND pr.day = $2::date ORDER BY pr.id DESC LIMIT 1), "
-		"         'agents', coalesce((SELECT jsonb_agg(p.j ORDER BY p.code) FROM per_agent p WHERE p.zone_id = z.id), '[]')) "
-		"       ORDER BY z.code), '[]')::text "
-		"FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND ($3::text IS NULL OR z.code = $3)";
+	    "WITH v AS (SELECT b.*, d.time_zone FROM booking b JOIN district d ON d.id = b.district_id JOIN zone z ON "
+	    "z.id = b.zone_id "
+	    "            WHERE ($1::int = 0 OR b.district_id = $1::int) AND ($3::text IS NULL OR z.code = $3) "
+	    "              AND b.status NOT IN ('cancelled', 'rescheduled') "
+	    "              AND (b.window_start AT TIME ZONE d.time_zone)::date = $2::date), "
+	    "     visit AS (SELECT v.agent_id, v.zone_id, v.route_order, v.window_start, v.id, jsonb_build_object("
+	    "                 'reference', v.reference, 'status', v.status, 'route_order', v.route_order, "
+	    "                 'planned_arrival', rfc3339(v.planned_arrival, v.time_zone), 'service', v.service_code, "
+	    "                 'needs_attention', v.needs_attention, "
+	    "                 'window', jsonb_build_object('start', rfc3339(v.window_start, v.time_zone), 'end', "
+	    "rfc3339(v.window_end, v.time_zone)), "
+	    "                 'location', jsonb_build_object('lat', ST_Y(v.location), 'lon', ST_X(v.location))) AS j "
+	    "FROM v), "
+	    "     per_agent AS (SELECT x.zone_id, jsonb_build_object('code', a.code, 'name', a.name, "
+	    "                     'visits', jsonb_agg(x.j ORDER BY x.route_order NULLS LAST, x.window_start, x.id)) AS "
+	    "j, a.code "
+	    "                   FROM visit x JOIN agent a ON a.id = x.agent_id GROUP BY x.zone_id, a.id, a.code, "
+	    "a.name) "
+	    "SELECT coalesce(jsonb_agg(jsonb_build_object('zone', z.code, 'date', $2::text, "
+	    "         'last_run', (SELECT jsonb_build_object('at', rfc3339(pr.created_at, (SELECT d.time_zone FROM "
+	    "district d WHERE d.id = pr.district_id)), 'travel_km', round(pr.travel_km::numeric, 3), "
+	    "                             'moved', pr.moved, 'unroutable', pr.unroutable) FROM plan_run pr "
+	    "                       WHERE pr.zone_id = z.id AND pr.day = $2::date ORDER BY pr.id DESC LIMIT 1), "
+	    "         'agents', coalesce((SELECT jsonb_agg(p.j ORDER BY p.code) FROM per_agent p WHERE p.zone_id = "
+	    "z.id), '[]')) "
+	    "       ORDER BY z.code), '[]')::text "
+	    "FROM zone z WHERE ($1::int = 0 OR z.district_id = $1::int) AND ($3::text IS NULL OR z.code = $3)";
 	struct db_args a = {0};
 	char day[16], zone[20];
 	enum db_status st;
@@ -111,4 +118,3 @@ void office_plan_get(struct http_req *r)
 		http_reply_json_text(r, 200, db_get(res, 0, 0));
 	PQclear(res);
 }
-

@@ -12,8 +12,8 @@
 void office_shift_put(struct http_req *r)
 {
 	static const char q_upsert[] =
-		"INSERT INTO agent_shift (agent_id, day, start_local, end_local, per_window) VALUES ($1, $2, $3, $4, $5) "
-		"ON CONFLICT (agent_id, day) DO UPDATE SET start_local = $3, end_local = $4, per_window = $5";
+	    "INSERT INTO agent_shift (agent_id, day, start_local, end_local, per_window) VALUES ($1, $2, $3, $4, $5) "
+	    "ON CONFLICT (agent_id, day) DO UPDATE SET start_local = $3, end_local = $4, per_window = $5";
 	/* Windows of the day that the new shift no longer covers go, unless booked. */
 	static const char q_booked_outside[] =
 	    "SELECT count(*) AS windows FROM agent_window w JOIN agent a ON a.id = w.agent_id JOIN district d ON d.id "
@@ -22,30 +22,36 @@ void office_shift_put(struct http_req *r)
 	    "WHERE w.agent_id = $1 AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date AND w.booked > 0 "
 	    "  AND ((w.starts_at AT TIME ZONE d.time_zone)::time < s.start_local OR (w.ends_at AT TIME ZONE "
 	    "d.time_zone)::time > s.end_local)";
-	static const char q_drop[] =
-		"DELETE FROM agent_window w USING agent a, district d, agent_shift s "
-		"WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id AND s.agent_id = a.id AND s.day = $2::date "
-		"  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date "
-		"  AND ((w.starts_at AT TIME ZONE d.time_zone)::time < s.start_local OR (w.ends_at AT TIME ZONE d.time_zone)::time > s.end_local)";
+	static const char q_drop[] = "DELETE FROM agent_window w USING agent a, district d, agent_shift s "
+	                             "WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id AND "
+	                             "s.agent_id = a.id AND s.day = $2::date "
+	                             "  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date "
+	                             "  AND ((w.starts_at AT TIME ZONE d.time_zone)::time < s.start_local OR "
+	                             "(w.ends_at AT TIME ZONE d.time_zone)::time > s.end_local)";
 	static const char q_below[] =
 	    "SELECT count(*) AS windows FROM agent_window w JOIN agent a ON a.id = w.agent_id "
 	    "JOIN district d ON d.id = a.district_id "
 	    "WHERE w.agent_id = $1 AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date AND w.booked > $3::int";
 	/* An agent marked unavailable that day keeps capacity = booked. */
 	static const char q_capacity[] =
-		"UPDATE agent_window w SET capacity = CASE WHEN EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = $1 "
-		"                                                       AND u.day = $2::date) THEN w.booked ELSE $3::int END "
-		"FROM agent a, district d WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id "
-		"  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date";
+	    "UPDATE agent_window w SET capacity = CASE WHEN EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id "
+	    "= $1 "
+	    "                                                       AND u.day = $2::date) THEN w.booked ELSE $3::int "
+	    "END "
+	    "FROM agent a, district d WHERE w.agent_id = $1 AND a.id = w.agent_id AND d.id = a.district_id "
+	    "  AND (w.starts_at AT TIME ZONE d.time_zone)::date = $2::date";
 	static const char q_materialize[] = "SELECT agent_windows_materialize($1::date, $1::date)";
 	static const char q_reply[] =
-		"SELECT jsonb_build_object('agent', a.code, 'date', s.day, 'start', to_char(s.start_local, 'HH24:MI'), "
-		"  'end', to_char(s.end_local, 'HH24:MI'), 'per_window', s.per_window, "
-		"  'windows', coalesce((SELECT jsonb_agg(jsonb_build_object('start', rfc3339(w.starts_at, d.time_zone), "
-		"       'end', rfc3339(w.ends_at, d.time_zone), 'capacity', w.capacity, 'booked', w.booked) ORDER BY w.starts_at) "
-		"     FROM agent_window w WHERE w.agent_id = a.id AND (w.starts_at AT TIME ZONE d.time_zone)::date = s.day), '[]'))::text "
-		"FROM agent a JOIN district d ON d.id = a.district_id JOIN agent_shift s ON s.agent_id = a.id AND s.day = $2::date "
-		"WHERE a.id = $1";
+	    "SELECT jsonb_build_object('agent', a.code, 'date', s.day, 'start', to_char(s.start_local, 'HH24:MI'), "
+	    "  'end', to_char(s.end_local, 'HH24:MI'), 'per_window', s.per_window, "
+	    "  'windows', coalesce((SELECT jsonb_agg(jsonb_build_object('start', rfc3339(w.starts_at, d.time_zone), "
+	    "       'end', rfc3339(w.ends_at, d.time_zone), 'capacity', w.capacity, 'booked', w.booked) ORDER BY "
+	    "w.starts_at) "
+	    "     FROM agent_window w WHERE w.agent_id = a.id AND (w.starts_at AT TIME ZONE d.time_zone)::date = "
+	    "s.day), '[]'))::text "
+	    "FROM agent a JOIN district d ON d.id = a.district_id JOIN agent_shift s ON s.agent_id = a.id AND s.day = "
+	    "$2::date "
+	    "WHERE a.id = $1";
 	const char *start = NULL, *end = NULL;
 	double per = 0;
 	const struct jv_field fields[] = {

@@ -49,7 +49,7 @@ int plan_ledger_check(const struct plan_problem *p, const int *agent, char *why,
 			if (count[a * p->nwindows + w] > p->wcap[a * p->nwindows + w]) {
 				if (why)
 					snprintf(why, whylen, "agent %d window %d: %d visits, %d units", a, w,
-						 count[a * p->nwindows + w], p->wcap[a * p->nwindows + w]);
+					         count[a * p->nwindows + w], p->wcap[a * p->nwindows + w]);
 				rc = -1;
 			}
 	free(count);
@@ -61,8 +61,8 @@ static int plan_valid(const struct plan_problem *p)
 	if (p->nvisits < 0 || p->nagents < 0 || p->nwindows < 0 || !(p->road_factor > 0) || !(p->speed_kmh > 0))
 		return 0;
 	for (int v = 0; v < p->nvisits; v++)
-		if (p->vwindow[v] < 0 || p->vwindow[v] >= p->nwindows || p->vorig[v] < -1 || p->vorig[v] >= p->nagents ||
-		    !(p->due[v] >= p->ready[v]) || !(p->service[v] >= 0))
+		if (p->vwindow[v] < 0 || p->vwindow[v] >= p->nwindows || p->vorig[v] < -1 ||
+		    p->vorig[v] >= p->nagents || !(p->due[v] >= p->ready[v]) || !(p->service[v] >= 0))
 			return 0;
 	for (int i = 0; i < p->nagents * p->nwindows; i++)
 		if (p->wcap[i] < 0)
@@ -73,14 +73,14 @@ static int plan_valid(const struct plan_problem *p)
 /* The state of the search for a ledger-respecting plan. */
 struct plan_work {
 	const struct plan_problem *p;
-	int n;                   /* nodes: agents' bases, then visits */
+	int n; /* nodes: agents' bases, then visits */
 	double *travel, *ready, *due, *service;
 	int *demand, *vcap, *vstart;
-	int *vclass;             /* n: a visit's window (its class for the planner); -1 for bases */
-	int *initial;            /* n: the agent holding a visit's unit now; -1 = none */
-	unsigned char *can;      /* nagents * n */
-	unsigned char *forbid;   /* nagents * nvisits: moves refused by an earlier round */
-	unsigned char *closed;   /* nagents * nwindows: windows closed to newcomers */
+	int *vclass;           /* n: a visit's window (its class for the planner); -1 for bases */
+	int *initial;          /* n: the agent holding a visit's unit now; -1 = none */
+	unsigned char *can;    /* nagents * n */
+	unsigned char *forbid; /* nagents * nvisits: moves refused by an earlier round */
+	unsigned char *closed; /* nagents * nwindows: windows closed to newcomers */
 };
 
 static void plan_work_free(struct plan_work *w)
@@ -120,9 +120,10 @@ static void plan_work_init(struct plan_work *w, const struct plan_problem *p)
 	for (int i = 0; i < n; i++) {
 		double lat1 = i < na ? p->alat[i] : p->vlat[i - na], lon1 = i < na ? p->alon[i] : p->vlon[i - na];
 		for (int j = 0; j < n; j++) {
-			double lat2 = j < na ? p->alat[j] : p->vlat[j - na], lon2 = j < na ? p->alon[j] : p->vlon[j - na];
+			double lat2 = j < na ? p->alat[j] : p->vlat[j - na],
+			       lon2 = j < na ? p->alon[j] : p->vlon[j - na];
 			w->travel[(size_t)i * (size_t)n + (size_t)j] =
-				i == j ? 0.0 : plan_travel_minutes(lat1, lon1, lat2, lon2, p->road_factor, p->speed_kmh);
+			    i == j ? 0.0 : plan_travel_minutes(lat1, lon1, lat2, lon2, p->road_factor, p->speed_kmh);
 		}
 	}
 	for (int a = 0; a < na; a++) {
@@ -159,7 +160,8 @@ static void plan_work_can(struct plan_work *w, int fixed)
 				ok = 1; /* its own unit: never refused */
 			else
 				ok = p->capable[(size_t)a * (size_t)p->nvisits + (size_t)v] &&
-				     p->wcap[a * p->nwindows + k] > 0 && !w->forbid[(size_t)a * (size_t)p->nvisits + (size_t)v] &&
+				     p->wcap[a * p->nwindows + k] > 0 &&
+				     !w->forbid[(size_t)a * (size_t)p->nvisits + (size_t)v] &&
 				     !w->closed[a * p->nwindows + k];
 			w->can[(size_t)a * (size_t)w->n + (size_t)(na + v)] = (unsigned char)ok;
 		}
@@ -240,7 +242,8 @@ static void plan_eject(const struct plan_work *w, int *agent, int *order, double
 		changed = 0;
 		for (int v = nv - 1; v >= 0; v--) {
 			int a = agent[v];
-			if (a < 0 || a == p->vorig[v] || count[a * nw + p->vwindow[v]] <= p->wcap[a * nw + p->vwindow[v]])
+			if (a < 0 || a == p->vorig[v] ||
+			    count[a * nw + p->vwindow[v]] <= p->wcap[a * nw + p->vwindow[v]])
 				continue;
 			count[a * nw + p->vwindow[v]]--;
 			agent[v] = p->vorig[v];
@@ -317,7 +320,7 @@ static double plan_km(const struct plan_work *w, const int *agent, const int *or
 
 /* Solves once and turns the routes into agent/order/arrival (unrouted visits keep vorig). */
 static int plan_once(const struct plan_work *w, const vrptw_problem_t *vp, const vrptw_options_t *vo,
-		     vrptw_solution_t *sol, int *agent, int *order, double *arrival)
+                     vrptw_solution_t *sol, int *agent, int *order, double *arrival)
 {
 	const struct plan_problem *p = w->p;
 	int na = p->nagents;
@@ -369,12 +372,25 @@ int plan_solve(const struct plan_problem *p, const struct plan_options *o, struc
 	}
 	plan_work_init(&w, p);
 	/* The per-window units are a native constraint of the planner: class = window. */
-	vrptw_problem_t vp = { .n = w.n, .ndepots = na, .travel = w.travel, .demand = w.demand, .ready = w.ready,
-			       .due = w.due, .service = w.service, .nvehicles = na, .capacity = 0,
-			       .vehicle_capacity = w.vcap, .vehicle_start = w.vstart, .vehicle_end = w.vstart,
-			       .shift_start = p->shift_start, .shift_end = p->shift_end, .can_serve = w.can,
-			       .nclasses = p->nwindows, .visit_class = w.vclass, .class_capacity = p->wcap,
-			       .class_holder = w.initial };
+	vrptw_problem_t vp = {.n = w.n,
+	                      .ndepots = na,
+	                      .travel = w.travel,
+	                      .demand = w.demand,
+	                      .ready = w.ready,
+	                      .due = w.due,
+	                      .service = w.service,
+	                      .nvehicles = na,
+	                      .capacity = 0,
+	                      .vehicle_capacity = w.vcap,
+	                      .vehicle_start = w.vstart,
+	                      .vehicle_end = w.vstart,
+	                      .shift_start = p->shift_start,
+	                      .shift_end = p->shift_end,
+	                      .can_serve = w.can,
+	                      .nclasses = p->nwindows,
+	                      .visit_class = w.vclass,
+	                      .class_capacity = p->wcap,
+	                      .class_holder = w.initial};
 	vrptw_options_t vo;
 
 	/* The current assignment, only re-ordered: the plan to beat (and the whole answer when
@@ -476,14 +492,14 @@ out:
 /* One zone's day as read from the database. */
 struct plan_day {
 	long long zone_id, district_id;
-	double t0;                 /* epoch seconds of local midnight: times are minutes after it */
+	double t0; /* epoch seconds of local midnight: times are minutes after it */
 	char tz[64];
 	int nv, na, nw;
-	long long *bid;            /* booking ids */
-	long long *borig;          /* agent id holding the unit */
+	long long *bid;   /* booking ids */
+	long long *borig; /* agent id holding the unit */
 	char **bstatus;
-	long long *aid;            /* agent ids */
-	double *wstart;            /* window starts (minutes) */
+	long long *aid; /* agent ids */
+	double *wstart; /* window starts (minutes) */
 	double *vlat, *vlon, *ready, *due, *service, *alat, *alon, *ss, *se;
 	int *vwindow, *vorig, *wcap;
 	unsigned char *vfrozen, *capable;
@@ -516,10 +532,10 @@ static void plan_day_free(struct plan_day *d)
 }
 
 /* The agents who work in the zone that day: active, with a shift, not marked unavailable. */
-#define PLAN_AGENTS                                                                                           \
-	"SELECT a.id, a.base, a.skills, s.day, s.start_local, s.end_local FROM agent a "                     \
-	"  JOIN agent_shift s ON s.agent_id = a.id AND s.day = $2::date "                                    \
-	" WHERE a.zone_id = $1 AND a.active "                                                                  \
+#define PLAN_AGENTS                                                                                                    \
+	"SELECT a.id, a.base, a.skills, s.day, s.start_local, s.end_local FROM agent a "                               \
+	"  JOIN agent_shift s ON s.agent_id = a.id AND s.day = $2::date "                                              \
+	" WHERE a.zone_id = $1 AND a.active "                                                                          \
 	"   AND NOT EXISTS (SELECT 1 FROM agent_unavailable u WHERE u.agent_id = a.id AND u.day = $2::date)"
 
 static int plan_window_index(struct plan_day *d, double start)
@@ -541,37 +557,41 @@ static int plan_agent_index(const struct plan_day *d, long long id)
 }
 
 static enum db_status plan_load(const char *zone_code, const char *day, long long district_id, struct plan_day *d,
-				int *found)
+                                int *found)
 {
-	static const char q_zone[] =
-		"SELECT z.id, z.district_id, d.time_zone, extract(epoch FROM ($2::date::timestamp AT TIME ZONE d.time_zone)) "
-		"FROM zone z JOIN district d ON d.id = z.district_id WHERE z.code = $1 AND ($3::int = 0 OR z.district_id = $3::int)";
+	static const char q_zone[] = "SELECT z.id, z.district_id, d.time_zone, extract(epoch FROM ($2::date::timestamp "
+	                             "AT TIME ZONE d.time_zone)) "
+	                             "FROM zone z JOIN district d ON d.id = z.district_id WHERE z.code = $1 AND "
+	                             "($3::int = 0 OR z.district_id = $3::int)";
 	static const char q_agents[] =
-		"SELECT x.id, ST_Y(x.base::geometry), ST_X(x.base::geometry), "
-		"       (extract(epoch FROM ((x.day + x.start_local) AT TIME ZONE $3)) - $4::float8) / 60, "
-		"       (extract(epoch FROM ((x.day + x.end_local) AT TIME ZONE $3)) - $4::float8) / 60 "
-		"FROM (" PLAN_AGENTS ") x ORDER BY x.id";
+	    "SELECT x.id, ST_Y(x.base::geometry), ST_X(x.base::geometry), "
+	    "       (extract(epoch FROM ((x.day + x.start_local) AT TIME ZONE $3)) - $4::float8) / 60, "
+	    "       (extract(epoch FROM ((x.day + x.end_local) AT TIME ZONE $3)) - $4::float8) / 60 "
+	    "FROM (" PLAN_AGENTS ") x ORDER BY x.id";
 	/* The zone's visits of the day that the plan may order: booked (movable) and assigned
 	 * (frozen: they keep their agent), each with the agents whose skills fit, as a string
 	 * of 0/1 in the order of q_agents. */
 	static const char q_visits[] =
-		"SELECT b.id, ST_Y(b.location), ST_X(b.location), "
-		"       (extract(epoch FROM b.window_start) - $4::float8) / 60, (extract(epoch FROM b.window_end) - $4::float8) / 60, "
-		"       s.visit_minutes, b.agent_id, b.status, "
-		"       (SELECT coalesce(string_agg(CASE WHEN x.skills && ARRAY[b.service_code, s.department, '*'] THEN '1' ELSE '0' END, "
-		"                                   '' ORDER BY x.id), '') FROM (" PLAN_AGENTS ") x) "
-		"FROM booking b JOIN service s ON s.code = b.service_code "
-		"WHERE b.zone_id = $1 AND b.status IN ('booked', 'assigned') "
-		"  AND b.window_start >= to_timestamp($4::float8) AND b.window_start < to_timestamp($4::float8) + interval '1 day' + interval '1 hour' "
-		"  AND (b.window_start AT TIME ZONE $3)::date = $2::date "
-		"ORDER BY b.id";
+	    "SELECT b.id, ST_Y(b.location), ST_X(b.location), "
+	    "       (extract(epoch FROM b.window_start) - $4::float8) / 60, (extract(epoch FROM b.window_end) - "
+	    "$4::float8) / 60, "
+	    "       s.visit_minutes, b.agent_id, b.status, "
+	    "       (SELECT coalesce(string_agg(CASE WHEN x.skills && ARRAY[b.service_code, s.department, '*'] THEN "
+	    "'1' ELSE '0' END, "
+	    "                                   '' ORDER BY x.id), '') FROM (" PLAN_AGENTS ") x) "
+	    "FROM booking b JOIN service s ON s.code = b.service_code "
+	    "WHERE b.zone_id = $1 AND b.status IN ('booked', 'assigned') "
+	    "  AND b.window_start >= to_timestamp($4::float8) AND b.window_start < to_timestamp($4::float8) + interval "
+	    "'1 day' + interval '1 hour' "
+	    "  AND (b.window_start AT TIME ZONE $3)::date = $2::date "
+	    "ORDER BY b.id";
 	/* The units of each window: capacity less what bookings outside this plan hold. */
 	static const char q_windows[] =
-		"SELECT w.agent_id, (extract(epoch FROM w.starts_at) - $4::float8) / 60, w.capacity - w.booked + "
-		"       (SELECT count(*) FROM booking b WHERE b.agent_id = w.agent_id AND b.window_start = w.starts_at "
-		"           AND b.zone_id = $1 AND b.status IN ('booked', 'assigned'))::int "
-		"FROM agent_window w WHERE w.agent_id IN (SELECT id FROM (" PLAN_AGENTS ") x) "
-		"  AND (w.starts_at AT TIME ZONE $3)::date = $2::date";
+	    "SELECT w.agent_id, (extract(epoch FROM w.starts_at) - $4::float8) / 60, w.capacity - w.booked + "
+	    "       (SELECT count(*) FROM booking b WHERE b.agent_id = w.agent_id AND b.window_start = w.starts_at "
+	    "           AND b.zone_id = $1 AND b.status IN ('booked', 'assigned'))::int "
+	    "FROM agent_window w WHERE w.agent_id IN (SELECT id FROM (" PLAN_AGENTS ") x) "
+	    "  AND (w.starts_at AT TIME ZONE $3)::date = $2::date";
 	char dist[24], zid[24], t0[40];
 	enum db_status st;
 	PGresult *res = NULL;
@@ -579,7 +599,7 @@ static enum db_status plan_load(const char *zone_code, const char *day, long lon
 	memset(d, 0, sizeof *d);
 	*found = 0;
 	snprintf(dist, sizeof dist, "%lld", district_id);
-	const char *zp[] = { zone_code, day, dist };
+	const char *zp[] = {zone_code, day, dist};
 	res = db_exec(q_zone, 3, zp, &st);
 	if (st != DB_OK || PQntuples(res) != 1)
 		goto out;
@@ -591,7 +611,7 @@ static enum db_status plan_load(const char *zone_code, const char *day, long lon
 	PQclear(res);
 	snprintf(zid, sizeof zid, "%lld", d->zone_id);
 	snprintf(t0, sizeof t0, "%.0f", d->t0);
-	const char *p[] = { zid, day, d->tz, t0 };
+	const char *p[] = {zid, day, d->tz, t0};
 
 	res = db_exec(q_agents, 4, p, &st);
 	if (st != DB_OK)
@@ -678,55 +698,64 @@ static void plan_array_add(buf_t *b, const char *value)
 /* Writes the plan back in one transaction. *stale = 1 when the bookings or the ledger
  * changed since they were read (the caller plans again). */
 static enum db_status plan_write(const struct plan_day *d, const struct plan_result *res, const char *day,
-				 const char *actor_role, long long actor_id, double seconds, int *stale)
+                                 const char *actor_role, long long actor_id, double seconds, int *stale)
 {
-	static const char q_lock[] =
-		"SELECT b.id FROM booking b JOIN unnest($1::bigint[], $2::int[], $3::text[]) u(id, agent, status) ON b.id = u.id "
-		"WHERE b.agent_id = u.agent AND b.status = u.status ORDER BY b.id FOR UPDATE OF b";
-	static const char q_lock_windows[] =
-		"SELECT 1 FROM agent_window WHERE agent_id = ANY($1::int[]) AND (starts_at AT TIME ZONE $2)::date = $3::date "
-		"ORDER BY agent_id, starts_at FOR UPDATE";
+	static const char q_lock[] = "SELECT b.id FROM booking b JOIN unnest($1::bigint[], $2::int[], $3::text[]) "
+	                             "u(id, agent, status) ON b.id = u.id "
+	                             "WHERE b.agent_id = u.agent AND b.status = u.status ORDER BY b.id FOR UPDATE OF b";
+	static const char q_lock_windows[] = "SELECT 1 FROM agent_window WHERE agent_id = ANY($1::int[]) AND "
+	                                     "(starts_at AT TIME ZONE $2)::date = $3::date "
+	                                     "ORDER BY agent_id, starts_at FOR UPDATE";
 	/* Units go back first, then the new ones are taken: swaps within a full window work,
 	 * and the ledger's CHECK refuses the plan if a booking came in meanwhile. An agent
 	 * marked unavailable keeps capacity = booked. */
 	static const char q_release[] =
-		"UPDATE agent_window w SET booked = w.booked - m.n, "
-		"       capacity = w.capacity - CASE WHEN EXISTS (SELECT 1 FROM agent_unavailable x WHERE x.agent_id = w.agent_id "
-		"                                                   AND x.day = $4::date) THEN m.n ELSE 0 END "
-		"FROM (SELECT u.old, b.window_start, count(*)::int AS n FROM unnest($1::bigint[], $2::int[], $3::int[]) u(id, old, new) "
-		"        JOIN booking b ON b.id = u.id WHERE u.old <> u.new GROUP BY 1, 2) m "
-		"WHERE w.agent_id = m.old AND w.starts_at = m.window_start";
-	static const char q_take[] =
-		"UPDATE agent_window w SET booked = w.booked + m.n "
-		"FROM (SELECT u.new, b.window_start, count(*)::int AS n FROM unnest($1::bigint[], $2::int[], $3::int[]) u(id, old, new) "
-		"        JOIN booking b ON b.id = u.id WHERE u.old <> u.new GROUP BY 1, 2) m "
-		"WHERE w.agent_id = m.new AND w.starts_at = m.window_start";
+	    "UPDATE agent_window w SET booked = w.booked - m.n, "
+	    "       capacity = w.capacity - CASE WHEN EXISTS (SELECT 1 FROM agent_unavailable x WHERE x.agent_id = "
+	    "w.agent_id "
+	    "                                                   AND x.day = $4::date) THEN m.n ELSE 0 END "
+	    "FROM (SELECT u.old, b.window_start, count(*)::int AS n FROM unnest($1::bigint[], $2::int[], $3::int[]) "
+	    "u(id, old, new) "
+	    "        JOIN booking b ON b.id = u.id WHERE u.old <> u.new GROUP BY 1, 2) m "
+	    "WHERE w.agent_id = m.old AND w.starts_at = m.window_start";
+	static const char q_take[] = "UPDATE agent_window w SET booked = w.booked + m.n "
+	                             "FROM (SELECT u.new, b.window_start, count(*)::int AS n FROM unnest($1::bigint[], "
+	                             "$2::int[], $3::int[]) u(id, old, new) "
+	                             "        JOIN booking b ON b.id = u.id WHERE u.old <> u.new GROUP BY 1, 2) m "
+	                             "WHERE w.agent_id = m.new AND w.starts_at = m.window_start";
 	/* Each moved visit is the booking change BOOKING_PLAN, recorded set-wise ($7: its action). */
 	static const char q_events[] =
-		"WITH m AS (SELECT b.id, b.status, oa.code AS old_code, na.code AS new_code "
-		"             FROM unnest($1::bigint[], $2::int[], $3::int[]) u(id, old, new) JOIN booking b ON b.id = u.id "
-		"             JOIN agent oa ON oa.id = u.old JOIN agent na ON na.id = u.new WHERE u.old <> u.new) "
-		"SELECT booking_change_record(m.id, $7, m.status, m.status, $4, $5, $6, "
-		"                             'plan: ' || m.old_code || ' -> ' || m.new_code, NULL, "
-		"                             jsonb_build_object('from_agent', m.old_code, 'to_agent', m.new_code, 'by', 'plan')) "
-		"FROM m ORDER BY m.id";
+	    "WITH m AS (SELECT b.id, b.status, oa.code AS old_code, na.code AS new_code "
+	    "             FROM unnest($1::bigint[], $2::int[], $3::int[]) u(id, old, new) JOIN booking b ON b.id = "
+	    "u.id "
+	    "             JOIN agent oa ON oa.id = u.old JOIN agent na ON na.id = u.new WHERE u.old <> u.new) "
+	    "SELECT booking_change_record(m.id, $7, m.status, m.status, $4, $5, $6, "
+	    "                             'plan: ' || m.old_code || ' -> ' || m.new_code, NULL, "
+	    "                             jsonb_build_object('from_agent', m.old_code, 'to_agent', m.new_code, 'by', "
+	    "'plan')) "
+	    "FROM m ORDER BY m.id";
 	static const char q_update[] =
-		"UPDATE booking b SET agent_id = u.new, route_order = u.ord, "
-		"       planned_arrival = CASE WHEN u.ord IS NULL THEN NULL ELSE to_timestamp($5::float8 + u.arr * 60) END, "
-		"       needs_attention = CASE WHEN u.ord IS NOT NULL THEN NULL "
-		"                              WHEN b.needs_attention IN ('agent_unavailable', 'frozen_agent_unavailable') THEN b.needs_attention "
-		"                              ELSE 'unroutable' END, "
-		"       attention_at = CASE WHEN u.ord IS NOT NULL THEN NULL WHEN b.needs_attention IS NULL THEN $6::timestamptz "
-		"                           ELSE b.attention_at END, "
-		"       updated_at = $6 "
-		"FROM unnest($1::bigint[], $2::int[], $3::int[], $4::float8[]) u(id, new, ord, arr) WHERE b.id = u.id";
+	    "UPDATE booking b SET agent_id = u.new, route_order = u.ord, "
+	    "       planned_arrival = CASE WHEN u.ord IS NULL THEN NULL ELSE to_timestamp($5::float8 + u.arr * 60) "
+	    "END, "
+	    "       needs_attention = CASE WHEN u.ord IS NOT NULL THEN NULL "
+	    "                              WHEN b.needs_attention IN ('agent_unavailable', 'frozen_agent_unavailable') "
+	    "THEN b.needs_attention "
+	    "                              ELSE 'unroutable' END, "
+	    "       attention_at = CASE WHEN u.ord IS NOT NULL THEN NULL WHEN b.needs_attention IS NULL THEN "
+	    "$6::timestamptz "
+	    "                           ELSE b.attention_at END, "
+	    "       updated_at = $6 "
+	    "FROM unnest($1::bigint[], $2::int[], $3::int[], $4::float8[]) u(id, new, ord, arr) WHERE b.id = u.id";
 	static const char q_run[] =
-		"WITH r AS (INSERT INTO plan_run (district_id, zone_id, day, visits, agents, routed, moved, unroutable, travel_km, "
-		"                                 seconds, rounds, actor_role, actor_id, created_at) "
-		"           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) "
-		"SELECT audit_write($1, $14, $12, $13, 'plan.run', 'zone', (SELECT code FROM zone WHERE id = $2), "
-		"                   jsonb_build_object('plan_run', r.id, 'day', $3::text, 'visits', $4::int, 'moved', $7::int, "
-		"                                      'unroutable', $8::int)) FROM r";
+	    "WITH r AS (INSERT INTO plan_run (district_id, zone_id, day, visits, agents, routed, moved, unroutable, "
+	    "travel_km, "
+	    "                                 seconds, rounds, actor_role, actor_id, created_at) "
+	    "           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id) "
+	    "SELECT audit_write($1, $14, $12, $13, 'plan.run', 'zone', (SELECT code FROM zone WHERE id = $2), "
+	    "                   jsonb_build_object('plan_run', r.id, 'day', $3::text, 'visits', $4::int, 'moved', "
+	    "$7::int, "
+	    "                                      'unroutable', $8::int)) FROM r";
 	buf_t ids, olds, news, statuses, ords, arrs, agents;
 	char num[64], now[40], t0[40], actor[24];
 	enum db_status st;
@@ -787,7 +816,7 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 	st = db_begin();
 	if (st != DB_OK)
 		goto out;
-	const char *lp[] = { ids.data, olds.data, statuses.data };
+	const char *lp[] = {ids.data, olds.data, statuses.data};
 	r = db_exec(q_lock, 3, lp, &st);
 	if (st != DB_OK)
 		goto out;
@@ -797,11 +826,11 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 	}
 	PQclear(r);
 	r = NULL;
-	const char *wp[] = { agents.data, d->tz, day };
+	const char *wp[] = {agents.data, d->tz, day};
 	st = db_run(q_lock_windows, 3, wp);
 	if (st != DB_OK)
 		goto out;
-	const char *mp[] = { ids.data, olds.data, news.data, day };
+	const char *mp[] = {ids.data, olds.data, news.data, day};
 	st = db_run(q_release, 4, mp);
 	if (st != DB_OK)
 		goto out;
@@ -813,15 +842,15 @@ static enum db_status plan_write(const struct plan_day *d, const struct plan_res
 		}
 		goto out;
 	}
-	const char *ep[] = { ids.data, olds.data, news.data, actor_role, actor, now, t->action };
+	const char *ep[] = {ids.data, olds.data, news.data, actor_role, actor, now, t->action};
 	st = db_run(q_events, 7, ep);
 	if (st != DB_OK)
 		goto out;
-	const char *up[] = { ids.data, news.data, ords.data, arrs.data, t0, now };
+	const char *up[] = {ids.data, news.data, ords.data, arrs.data, t0, now};
 	st = db_run(q_update, 6, up);
 	if (st != DB_OK)
 		goto out;
-	struct db_args run = { 0 };
+	struct db_args run = {0};
 	db_arg_ll(&run, d->district_id);
 	db_arg_ll(&run, d->zone_id);
 	db_arg_text(&run, day);
@@ -886,8 +915,8 @@ static void plan_problem_of(const struct plan_day *d, struct plan_problem *p)
 }
 
 enum db_status plan_zone_day(const char *zone_code, const char *day, long long district_id, const char *actor_role,
-			     long long actor_id, const struct plan_options *o, int baseline, struct plan_report *rep,
-			     int *found)
+                             long long actor_id, const struct plan_options *o, int baseline, struct plan_report *rep,
+                             int *found)
 {
 	enum db_status st = DB_OK;
 	struct plan_day d;
@@ -952,12 +981,12 @@ out:
 int plan_main(int argc, char **argv)
 {
 	static const char q_zones[] =
-		"SELECT z.code FROM zone z JOIN district d ON d.id = z.district_id "
-		"WHERE ($2::text IS NULL OR z.code = $2) AND EXISTS (SELECT 1 FROM booking b WHERE b.zone_id = z.id "
-		"  AND b.status IN ('booked', 'assigned') AND (b.window_start AT TIME ZONE d.time_zone)::date = $1::date) "
-		"   OR z.code = $2 ORDER BY z.code";
+	    "SELECT z.code FROM zone z JOIN district d ON d.id = z.district_id "
+	    "WHERE ($2::text IS NULL OR z.code = $2) AND EXISTS (SELECT 1 FROM booking b WHERE b.zone_id = z.id "
+	    "  AND b.status IN ('booked', 'assigned') AND (b.window_start AT TIME ZONE d.time_zone)::date = $1::date) "
+	    "   OR z.code = $2 ORDER BY z.code";
 	const char *day = NULL, *zone = NULL;
-	struct plan_options o = { .seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s, .max_rounds = 4 };
+	struct plan_options o = {.seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s, .max_rounds = 4};
 	int baseline = 0, rc = 0;
 	enum db_status st;
 
@@ -969,12 +998,14 @@ int plan_main(int argc, char **argv)
 			zone = argv[++i];
 		else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc && parse_long(argv[++i], 0, 1L << 30, &v) == 0)
 			o.seed = (unsigned long long)v;
-		else if (strcmp(argv[i], "--time-limit") == 0 && i + 1 < argc && parse_long(argv[++i], 1, 3600, &v) == 0)
+		else if (strcmp(argv[i], "--time-limit") == 0 && i + 1 < argc &&
+		         parse_long(argv[++i], 1, 3600, &v) == 0)
 			o.time_limit_s = (double)v;
 		else if (strcmp(argv[i], "--baseline") == 0)
 			baseline = 1;
 		else {
-			fprintf(stderr, "usage: mitan plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit SECONDS] [--baseline]\n");
+			fprintf(stderr, "usage: mitan plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit "
+			                "SECONDS] [--baseline]\n");
 			return 2;
 		}
 	}
@@ -982,10 +1013,11 @@ int plan_main(int argc, char **argv)
 		fprintf(stderr, "mitan plan: --date YYYY-MM-DD is required\n");
 		return 2;
 	}
-	const char *zp[] = { day, zone };
+	const char *zp[] = {day, zone};
 	PGresult *zones = db_exec(q_zones, 2, zp, &st);
 	if (st != DB_OK) {
-		fprintf(stderr, "mitan plan: cannot read the zones (%s)\n", st == DB_BAD_INPUT ? "bad date" : "database error");
+		fprintf(stderr, "mitan plan: cannot read the zones (%s)\n",
+		        st == DB_BAD_INPUT ? "bad date" : "database error");
 		return 1;
 	}
 	if (zone && PQntuples(zones) == 0) {
@@ -998,7 +1030,8 @@ int plan_main(int argc, char **argv)
 		int found = 0;
 		st = plan_zone_day(db_get(zones, i, 0), day, 0, "admin", 0, &o, baseline, &rep, &found);
 		if (st != DB_OK || !found) {
-			fprintf(stderr, "mitan plan: zone %s failed (database status %d)\n", db_get(zones, i, 0), (int)st);
+			fprintf(stderr, "mitan plan: zone %s failed (database status %d)\n", db_get(zones, i, 0),
+			        (int)st);
 			rc = 1;
 			continue;
 		}

@@ -21,42 +21,41 @@ struct plan_problem {
 	int nvisits, nagents, nwindows;
 	/* visits (nvisits entries); times in minutes from any common origin */
 	const double *vlat, *vlon;
-	const double *ready, *due;     /* the window: service must start within it */
-	const double *service;         /* minutes at the door */
-	const int *vwindow;            /* window index, 0..nwindows-1 */
-	const int *vorig;              /* agent holding its unit now; -1 = none of these agents */
-	const unsigned char *vfrozen;  /* 1: keeps vorig (status assigned) */
-	const unsigned char *capable;  /* nagents*nvisits, row-major by agent: skills allow it */
+	const double *ready, *due;    /* the window: service must start within it */
+	const double *service;        /* minutes at the door */
+	const int *vwindow;           /* window index, 0..nwindows-1 */
+	const int *vorig;             /* agent holding its unit now; -1 = none of these agents */
+	const unsigned char *vfrozen; /* 1: keeps vorig (status assigned) */
+	const unsigned char *capable; /* nagents*nvisits, row-major by agent: skills allow it */
 	/* agents (nagents entries) */
 	const double *alat, *alon;
 	const double *shift_start, *shift_end;
-	const int *wcap;               /* nagents*nwindows: units the plan may use in each window */
-	double road_factor;            /* road km = geodesic km x this */
+	const int *wcap;    /* nagents*nwindows: units the plan may use in each window */
+	double road_factor; /* road km = geodesic km x this */
 	double speed_kmh;
 };
 
 struct plan_options {
 	unsigned long long seed;
-	double time_limit_s;   /* of the whole plan, all rounds */
-	long max_iterations;   /* of the first round; 0: 2000 x (visits + 10) up to 300 visits, else
-	                        * the time limit only */
-	int fixed;             /* keep every visit with its original agent (the greedy baseline) */
-	int max_rounds;        /* re-plans allowed to restore the ledger (default 4) */
+	double time_limit_s; /* of the whole plan, all rounds */
+	long max_iterations; /* of the first round; 0: 2000 x (visits + 10) up to 300 visits, else
+	                      * the time limit only */
+	int fixed;           /* keep every visit with its original agent (the greedy baseline) */
+	int max_rounds;      /* re-plans allowed to restore the ledger (default 4) */
 };
 
 struct plan_result {
-	int *agent;        /* nvisits: agent index; unrouted visits keep vorig (maybe -1) */
-	int *order;        /* nvisits: 1-based position in the agent's route; 0 = unrouted */
-	double *arrival;   /* nvisits: planned service start (minutes); unrouted: -1 */
+	int *agent;      /* nvisits: agent index; unrouted visits keep vorig (maybe -1) */
+	int *order;      /* nvisits: 1-based position in the agent's route; 0 = unrouted */
+	double *arrival; /* nvisits: planned service start (minutes); unrouted: -1 */
 	int routed, moved, unroutable, rounds;
-	int repaired;      /* 1: the planner's plan broke the ledger and had to be repaired (a bug) */
-	int kept;          /* 1: the current assignment (re-ordered) was kept: the new plan was no shorter */
-	double travel_km;  /* road km of all routes */
+	int repaired;     /* 1: the planner's plan broke the ledger and had to be repaired (a bug) */
+	int kept;         /* 1: the current assignment (re-ordered) was kept: the new plan was no shorter */
+	double travel_km; /* road km of all routes */
 };
 
 /* Road travel minutes between two points (haversine x road_factor / speed). */
-double plan_travel_minutes(double lat1, double lon1, double lat2, double lon2, double road_factor,
-			   double speed_kmh);
+double plan_travel_minutes(double lat1, double lon1, double lat2, double lon2, double road_factor, double speed_kmh);
 
 /* Plans. 0 on success (*out filled; release with plan_result_free), -1 on bad input or
  * out of memory (*out empty). */
@@ -80,8 +79,8 @@ struct plan_report {
  * baseline: also plan the unchanged (booking-time) assignment and report its travel.
  * Returns DB_OK with *found = 0 when there is no such zone. */
 enum db_status plan_zone_day(const char *zone_code, const char *day, long long district_id, const char *actor_role,
-			     long long actor_id, const struct plan_options *o, int baseline, struct plan_report *rep,
-			     int *found);
+                             long long actor_id, const struct plan_options *o, int baseline, struct plan_report *rep,
+                             int *found);
 
 /* `mitan plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit SECONDS] [--baseline]`:
  * plans every zone with visits that day (or one), prints one JSON line per zone. argv[0]

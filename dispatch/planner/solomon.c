@@ -14,15 +14,16 @@
 #include <string.h>
 
 /* Instance files are a few kB; refuse anything absurd before reading it. */
-#define SOLOMON_MAX_FILE (64L * 1024 * 1024)
-#define SOLOMON_MAX_VEHICLES 100000
-#define SOLOMON_MAX_NAME 255
+#define SOLOMON_MAX_FILE         (64L * 1024 * 1024)
+#define SOLOMON_MAX_VEHICLES     100000
+#define SOLOMON_MAX_NAME         255
 #define SOLOMON_MAX_TIME_LIMIT_S 86400.0 /* a day: the largest --time-limit */
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void err_set(char *err, size_t errlen, const char *fmt, ...)
+static void
+err_set(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	if (err == NULL || errlen == 0)
@@ -86,8 +87,7 @@ static int token_double(const char *tok, size_t len, double *out)
 	/* strtod would accept "inf", "nan" and hex; the format has none */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)buf[i];
-		if (!isdigit(ch) && ch != '.' && ch != '-' && ch != '+' &&
-		    ch != 'e' && ch != 'E')
+		if (!isdigit(ch) && ch != '.' && ch != '-' && ch != '+' && ch != 'e' && ch != 'E')
 			return -1;
 	}
 	errno = 0;
@@ -102,8 +102,7 @@ static int token_double(const char *tok, size_t len, double *out)
 static int token_int(const char *tok, size_t len, long lo, long hi, long *out)
 {
 	double v;
-	if (token_double(tok, len, &v) != 0 || v != floor(v) || v < (double)lo ||
-	    v > (double)hi)
+	if (token_double(tok, len, &v) != 0 || v != floor(v) || v < (double)lo || v > (double)hi)
 		return -1;
 	*out = (long)v;
 	return 0;
@@ -149,12 +148,12 @@ static int grow_rows(solomon_instance_t *inst, int *capn, int need)
 	while (nc < need)
 		nc *= 2;
 	void *p;
-#define GROW(field)                                                        \
-	do {                                                               \
-		p = realloc(inst->field, (size_t)nc * sizeof(*inst->field)); \
-		if (p == NULL)                                             \
-			return -1;                                         \
-		inst->field = p;                                           \
+#define GROW(field)                                                                                                    \
+	do {                                                                                                           \
+		p = realloc(inst->field, (size_t)nc * sizeof(*inst->field));                                           \
+		if (p == NULL)                                                                                         \
+			return -1;                                                                                     \
+		inst->field = p;                                                                                       \
 	} while (0)
 	GROW(id);
 	GROW(x);
@@ -168,8 +167,7 @@ static int grow_rows(solomon_instance_t *inst, int *capn, int need)
 	return 0;
 }
 
-int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
-    char *err, size_t errlen)
+int solomon_parse(const char *text, size_t len, solomon_instance_t *inst, char *err, size_t errlen)
 {
 	int rc = -1;
 	enum { S_NAME, S_VEH_HDR, S_VEH, S_CUST_HDR, S_ROWS } st = S_NAME;
@@ -184,7 +182,7 @@ int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
 	memset(inst, 0, sizeof(*inst));
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		line_t ln = { p, nl ? nl : end };
+		line_t ln = {p, nl ? nl : end};
 		const char *tok;
 		size_t tl;
 		p = nl ? nl + 1 : end;
@@ -225,14 +223,12 @@ int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
 				continue; /* the NUMBER CAPACITY header */
 			line_t c = ln;
 			long nv, cap;
-			if (!next_token(&c, &tok, &tl) ||
-			    token_int(tok, tl, 1, SOLOMON_MAX_VEHICLES, &nv) != 0 ||
-			    !next_token(&c, &tok, &tl) ||
-			    token_int(tok, tl, 1, INT_MAX, &cap) != 0 ||
+			if (!next_token(&c, &tok, &tl) || token_int(tok, tl, 1, SOLOMON_MAX_VEHICLES, &nv) != 0 ||
+			    !next_token(&c, &tok, &tl) || token_int(tok, tl, 1, INT_MAX, &cap) != 0 ||
 			    next_token(&c, &tok, &tl)) {
 				err_set(err, errlen,
-				    "line %ld: expected vehicle NUMBER (1..%d) and CAPACITY (positive integer)",
-				    lineno, SOLOMON_MAX_VEHICLES);
+				        "line %ld: expected vehicle NUMBER (1..%d) and CAPACITY (positive integer)",
+				        lineno, SOLOMON_MAX_VEHICLES);
 				goto out;
 			}
 			inst->nvehicles = (int)nv;
@@ -256,20 +252,17 @@ int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
 			int k = 0;
 			while (next_token(&c, &tok, &tl)) {
 				if (k == 7 || token_double(tok, tl, &f[k]) != 0) {
-					err_set(err, errlen,
-					    "line %ld: a customer row has exactly 7 numbers", lineno);
+					err_set(err, errlen, "line %ld: a customer row has exactly 7 numbers", lineno);
 					goto out;
 				}
 				k++;
 			}
 			if (k != 7) {
-				err_set(err, errlen,
-				    "line %ld: a customer row has exactly 7 numbers", lineno);
+				err_set(err, errlen, "line %ld: a customer row has exactly 7 numbers", lineno);
 				goto out;
 			}
 			if (inst->n >= SOLOMON_MAX_NODES) {
-				err_set(err, errlen, "line %ld: more than %d nodes", lineno,
-				    SOLOMON_MAX_NODES);
+				err_set(err, errlen, "line %ld: more than %d nodes", lineno, SOLOMON_MAX_NODES);
 				goto out;
 			}
 			if (grow_rows(inst, &capn, inst->n + 1) != 0) {
@@ -279,21 +272,19 @@ int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
 			int i = inst->n;
 			if (f[0] != (double)i) {
 				err_set(err, errlen,
-				    "line %ld: CUST NO. must be %d (rows numbered from 0, depot first)",
-				    lineno, i);
+				        "line %ld: CUST NO. must be %d (rows numbered from 0, depot first)", lineno, i);
 				goto out;
 			}
 			if (f[3] < 0 || f[3] != floor(f[3]) || f[3] > (double)INT_MAX) {
-				err_set(err, errlen, "line %ld: DEMAND must be a non-negative integer",
-				    lineno);
+				err_set(err, errlen, "line %ld: DEMAND must be a non-negative integer", lineno);
 				goto out;
 			}
 			if (f[6] < 0) {
 				err_set(err, errlen, "line %ld: SERVICE TIME must be >= 0", lineno);
 				goto out;
 			}
-			if (fabs(f[1]) > 1e9 || fabs(f[2]) > 1e9 || fabs(f[4]) > 1e12 ||
-			    fabs(f[5]) > 1e12 || f[6] > 1e12) {
+			if (fabs(f[1]) > 1e9 || fabs(f[2]) > 1e9 || fabs(f[4]) > 1e12 || fabs(f[5]) > 1e12 ||
+			    f[6] > 1e12) {
 				err_set(err, errlen, "line %ld: value out of range", lineno);
 				goto out;
 			}
@@ -311,10 +302,11 @@ int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
 	}
 	if (st != S_ROWS || inst->n == 0) {
 		err_set(err, errlen, "%s",
-		    st == S_NAME ? "empty file" :
-		    st == S_VEH_HDR ? "missing VEHICLE section" :
-		    st == S_VEH ? "missing vehicle NUMBER and CAPACITY" :
-		    st == S_CUST_HDR ? "missing CUSTOMER section" : "no customer rows");
+		        st == S_NAME       ? "empty file"
+		        : st == S_VEH_HDR  ? "missing VEHICLE section"
+		        : st == S_VEH      ? "missing vehicle NUMBER and CAPACITY"
+		        : st == S_CUST_HDR ? "missing CUSTOMER section"
+		                           : "no customer rows");
 		goto out;
 	}
 	if (inst->due[0] < inst->ready[0]) {
@@ -330,8 +322,7 @@ int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
 	}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++)
-			inst->travel[i * n + j] = hypot(inst->x[i] - inst->x[j],
-			    inst->y[i] - inst->y[j]);
+			inst->travel[i * n + j] = hypot(inst->x[i] - inst->x[j], inst->y[i] - inst->y[j]);
 
 	vrptw_problem_t *pr = &inst->problem;
 	memset(pr, 0, sizeof(*pr));
@@ -352,8 +343,7 @@ out:
 	return rc;
 }
 
-int solomon_read(const char *path, solomon_instance_t *inst, char *err,
-    size_t errlen)
+int solomon_read(const char *path, solomon_instance_t *inst, char *err, size_t errlen)
 {
 	int rc = -1;
 	FILE *f = NULL;
@@ -374,8 +364,7 @@ int solomon_read(const char *path, solomon_instance_t *inst, char *err,
 			if (nc > (size_t)SOLOMON_MAX_FILE + 1)
 				nc = (size_t)SOLOMON_MAX_FILE + 1;
 			if (nc <= cap) {
-				err_set(err, errlen, "%s: file larger than %ld bytes", path,
-				    SOLOMON_MAX_FILE);
+				err_set(err, errlen, "%s: file larger than %ld bytes", path, SOLOMON_MAX_FILE);
 				goto out;
 			}
 			char *nb = realloc(buf, nc);
@@ -407,12 +396,10 @@ out:
 	return rc;
 }
 
-int solomon_write_json(FILE *f, const solomon_instance_t *inst,
-    const vrptw_solution_t *sol)
+int solomon_write_json(FILE *f, const solomon_instance_t *inst, const vrptw_solution_t *sol)
 {
 	int bad = 0;
-	bad |= fprintf(f, "{\"vehicles\": %d, \"distance\": %.6f, \"routes\": [",
-	    sol->nroutes, sol->distance) < 0;
+	bad |= fprintf(f, "{\"vehicles\": %d, \"distance\": %.6f, \"routes\": [", sol->nroutes, sol->distance) < 0;
 	for (int k = 0; k < sol->nroutes; k++) {
 		const vrptw_route_t *rt = &sol->routes[k];
 		bad |= fprintf(f, "%s[", k ? ", " : "") < 0;
@@ -435,21 +422,20 @@ int solomon_write_json(FILE *f, const solomon_instance_t *inst,
 static void plan_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]"
-		" [--iterations N]\n"
-		"  Plans routes for a Solomon-format VRPTW instance and prints JSON\n"
-		"  {\"vehicles\": n, \"distance\": d, \"routes\": [[customer numbers...], ...]}.\n"
-		"  --seed S            random seed (default 1)\n"
-		"  --time-limit SECS   wall-clock budget (default 1; 0 < SECS <= %g)\n"
-		"  --iterations N      step budget; alone it disables the time limit and\n"
-		"                      makes the result identical on every machine\n",
-		SOLOMON_MAX_TIME_LIMIT_S);
+	        "usage: mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]"
+	        " [--iterations N]\n"
+	        "  Plans routes for a Solomon-format VRPTW instance and prints JSON\n"
+	        "  {\"vehicles\": n, \"distance\": d, \"routes\": [[customer numbers...], ...]}.\n"
+	        "  --seed S            random seed (default 1)\n"
+	        "  --time-limit SECS   wall-clock budget (default 1; 0 < SECS <= %g)\n"
+	        "  --iterations N      step budget; alone it disables the time limit and\n"
+	        "                      makes the result identical on every machine\n",
+	        SOLOMON_MAX_TIME_LIMIT_S);
 }
 
 /* --name VALUE or --name=VALUE; returns the value or NULL (not this option).
  * *missing is set when the option is there without a value. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-    int *missing)
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
 {
 	size_t nl = strlen(name);
 	const char *a = argv[*i];
@@ -470,10 +456,10 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
 /* The options of `mitan plan --solomon`, tried in this order on each argument. */
 enum { PLAN_OPT_SOLOMON, PLAN_OPT_SEED, PLAN_OPT_TIME_LIMIT, PLAN_OPT_ITERATIONS, PLAN_OPT_COUNT };
 static const char *const plan_opts[PLAN_OPT_COUNT] = {
-	[PLAN_OPT_SOLOMON] = "--solomon",
-	[PLAN_OPT_SEED] = "--seed",
-	[PLAN_OPT_TIME_LIMIT] = "--time-limit",
-	[PLAN_OPT_ITERATIONS] = "--iterations",
+    [PLAN_OPT_SOLOMON] = "--solomon",
+    [PLAN_OPT_SEED] = "--seed",
+    [PLAN_OPT_TIME_LIMIT] = "--time-limit",
+    [PLAN_OPT_ITERATIONS] = "--iterations",
 };
 
 int solomon_plan_main(int argc, char **argv)
@@ -523,10 +509,10 @@ int solomon_plan_main(int argc, char **argv)
 			char *e;
 			errno = 0;
 			double t = strtod(v, &e);
-			if (e == v || *e != '\0' || errno == ERANGE || !isfinite(t) ||
-			    t <= 0.0 || t > SOLOMON_MAX_TIME_LIMIT_S) {
+			if (e == v || *e != '\0' || errno == ERANGE || !isfinite(t) || t <= 0.0 ||
+			    t > SOLOMON_MAX_TIME_LIMIT_S) {
 				fprintf(stderr, "mitan plan: --time-limit wants seconds in (0, %g], not '%s'\n",
-					SOLOMON_MAX_TIME_LIMIT_S, v);
+				        SOLOMON_MAX_TIME_LIMIT_S, v);
 				goto out;
 			}
 			opt.time_limit_s = t;
@@ -564,8 +550,8 @@ int solomon_plan_main(int argc, char **argv)
 	}
 	int src = vrptw_solve(&inst.problem, &opt, &sol);
 	if (src != VRPTW_OK) {
-		fprintf(stderr, "mitan plan: %s\n", src == VRPTW_ENOMEM ?
-		    "out of memory (instance too large?)" : "invalid instance");
+		fprintf(stderr, "mitan plan: %s\n",
+		        src == VRPTW_ENOMEM ? "out of memory (instance too large?)" : "invalid instance");
 		rc = src == VRPTW_ENOMEM ? 3 : 2;
 		goto out;
 	}
@@ -575,8 +561,7 @@ int solomon_plan_main(int argc, char **argv)
 		goto out;
 	}
 	if (sol.nunassigned > 0) {
-		fprintf(stderr, "mitan plan: %d customer(s) could not be served\n",
-		    sol.nunassigned);
+		fprintf(stderr, "mitan plan: %d customer(s) could not be served\n", sol.nunassigned);
 		rc = 1;
 		goto out;
 	}

@@ -19,16 +19,16 @@
 #define SOLOMON_MAX_NODES 5000
 
 typedef struct solomon_instance {
-	char *name;         /* instance name (first line) */
-	int n;              /* nodes, depot 0 included */
+	char *name; /* instance name (first line) */
+	int n;      /* nodes, depot 0 included */
 	int nvehicles;
 	int capacity;
-	int *id;            /* n: CUST NO. of each row (0 for the depot) */
-	double *x, *y;      /* n */
-	int *demand;        /* n */
-	double *ready, *due, *service;  /* n */
-	double *travel;     /* n*n Euclidean */
-	vrptw_problem_t problem;  /* points into the arrays above */
+	int *id;                       /* n: CUST NO. of each row (0 for the depot) */
+	double *x, *y;                 /* n */
+	int *demand;                   /* n */
+	double *ready, *due, *service; /* n */
+	double *travel;                /* n*n Euclidean */
+	vrptw_problem_t problem;       /* points into the arrays above */
 } solomon_instance_t;
 
 /*
@@ -36,12 +36,10 @@ typedef struct solomon_instance {
  * Returns 0 and fills *inst (free with solomon_free), or -1 with a message
  * in err (one line, no trailing newline). *inst is empty on failure.
  */
-int solomon_parse(const char *text, size_t len, solomon_instance_t *inst,
-    char *err, size_t errlen);
+int solomon_parse(const char *text, size_t len, solomon_instance_t *inst, char *err, size_t errlen);
 
 /* Reads and parses the file at path; same contract as solomon_parse(). */
-int solomon_read(const char *path, solomon_instance_t *inst, char *err,
-    size_t errlen);
+int solomon_read(const char *path, solomon_instance_t *inst, char *err, size_t errlen);
 
 /* Releases an instance; NULL-safe, idempotent. */
 void solomon_free(solomon_instance_t *inst);
@@ -53,8 +51,7 @@ void solomon_free(solomon_instance_t *inst);
  * "unassigned": [customer numbers...] is added. Returns 0, or -1 on a write
  * error.
  */
-int solomon_write_json(FILE *f, const solomon_instance_t *inst,
-    const vrptw_solution_t *sol);
+int solomon_write_json(FILE *f, const solomon_instance_t *inst, const vrptw_solution_t *sol);
 
 /*
  * `mitan plan --solomon FILE [--seed S] [--time-limit SECONDS]

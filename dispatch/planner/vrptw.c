@@ -30,19 +30,19 @@
 #define EPS 1e-9
 /* SISR parameters (paper's defaults unless noted). */
 #ifndef SISR_CBAR
-#define SISR_CBAR 10.0   /* average number of removed visits */
+#define SISR_CBAR 10.0 /* average number of removed visits */
 #endif
 #ifndef SISR_LMAX
-#define SISR_LMAX 10.0   /* longest removed string */
+#define SISR_LMAX 10.0 /* longest removed string */
 #endif
 #ifndef SISR_SPLIT
-#define SISR_SPLIT 0.5   /* probability of the split-string variant */
+#define SISR_SPLIT 0.5 /* probability of the split-string variant */
 #endif
 #ifndef SISR_BETA
-#define SISR_BETA 0.01   /* split depth: chance to stop growing the kept part */
+#define SISR_BETA 0.01 /* split depth: chance to stop growing the kept part */
 #endif
 #ifndef SISR_BLINK
-#define SISR_BLINK 0.01  /* chance to skip an insertion place */
+#define SISR_BLINK 0.01 /* chance to skip an insertion place */
 #endif
 /* Annealing temperatures, in units of the mean edge of the start plan
  * (measured on the Solomon set: 1..5 -> 0.01..0.03 all do well; the
@@ -115,38 +115,38 @@ typedef struct ctx {
 	const vrptw_problem_t *p;
 	int n, nd, nv;
 	const double *t;
-	int *cap;          /* nv */
-	int *vs, *ve;      /* nv start/end depot */
-	double *ss, *se;   /* nv shift */
-	int *vclass;       /* nv: vehicles with equal attributes share a class */
+	int *cap;        /* nv */
+	int *vs, *ve;    /* nv start/end depot */
+	double *ss, *se; /* nv shift */
+	int *vclass;     /* nv: vehicles with equal attributes share a class */
 	int nclass;
-	int *custs;        /* servable visits */
+	int *custs; /* servable visits */
 	int ncust;
-	int *unserv;       /* visits no vehicle can serve even alone */
+	int *unserv; /* visits no vehicle can serve even alone */
 	int nunserv;
-	int *adj;          /* ncust x adjlen nearest servable visits (self first) */
+	int *adj; /* ncust x adjlen nearest servable visits (self first) */
 	int adjlen;
-	int *cidx;         /* n: index of a node in custs, -1 if none */
-	double *ddist;     /* n: distance to the nearest start depot */
-	size_t stride;     /* entries per route array */
-	int ncl;           /* visit classes with a per-vehicle capacity; 0 = none */
-	const int *vcl;    /* n: class of a node, -1 = none (NULL when ncl 0) */
-	const int *ccap;   /* nv*ncl capacities */
-	const int *hv;     /* n: holder of an absent visit's class unit, or NULL */
-	int *ctmp;         /* ncl scratch counts */
+	int *cidx;       /* n: index of a node in custs, -1 if none */
+	double *ddist;   /* n: distance to the nearest start depot */
+	size_t stride;   /* entries per route array */
+	int ncl;         /* visit classes with a per-vehicle capacity; 0 = none */
+	const int *vcl;  /* n: class of a node, -1 = none (NULL when ncl 0) */
+	const int *ccap; /* nv*ncl capacities */
+	const int *hv;   /* n: holder of an absent visit's class unit, or NULL */
+	int *ctmp;       /* ncl scratch counts */
 } ctx_t;
 
 /* A plan. Route r's arrays live at [r*stride, r*stride + len[r] + 2). */
 typedef struct sol {
 	int *node;
-	double *early;   /* earliest service start at each position */
-	double *late;    /* latest service start keeping the suffix feasible */
+	double *early; /* earliest service start at each position */
+	double *late;  /* latest service start keeping the suffix feasible */
 	int *len, *load;
-	int *ccount;             /* nv*ncl: visits of each class per route */
-	int *hold;               /* nv*ncl: absent visits still holding a unit there */
+	int *ccount; /* nv*ncl: visits of each class per route */
+	int *hold;   /* nv*ncl: absent visits still holding a unit there */
 	double *dist;
-	int *route_of, *pos_of;  /* n; route_of -1 = not routed */
-	int *absent;             /* servable visits not routed */
+	int *route_of, *pos_of; /* n; route_of -1 = not routed */
+	int *absent;            /* servable visits not routed */
 	int nabsent;
 	double total;
 } sol_t;
@@ -170,8 +170,7 @@ static double dmin(double a, double b)
 
 static int veh_can(const ctx_t *c, int v, int u)
 {
-	return c->p->can_serve == NULL ||
-	    c->p->can_serve[(size_t)v * (size_t)c->n + (size_t)u] != 0;
+	return c->p->can_serve == NULL || c->p->can_serve[(size_t)v * (size_t)c->n + (size_t)u] != 0;
 }
 
 /* The vehicle whose class unit absent visit u holds, or -1. */
@@ -212,10 +211,8 @@ static int valid_time(double x)
 
 static int problem_valid(const vrptw_problem_t *p)
 {
-	if (p == NULL || p->n < 1 || p->ndepots < 1 || p->ndepots > p->n ||
-	    p->nvehicles < 0 || p->travel == NULL || p->demand == NULL ||
-	    p->ready == NULL || p->due == NULL || p->service == NULL ||
-	    p->capacity < 0)
+	if (p == NULL || p->n < 1 || p->ndepots < 1 || p->ndepots > p->n || p->nvehicles < 0 || p->travel == NULL ||
+	    p->demand == NULL || p->ready == NULL || p->due == NULL || p->service == NULL || p->capacity < 0)
 		return 0;
 	/* n*n must fit comfortably; the caller had to allocate it anyway. */
 	if ((size_t)p->n > 46340)
@@ -225,19 +222,16 @@ static int problem_valid(const vrptw_problem_t *p)
 		if (!(p->travel[i] >= 0.0) || !isfinite(p->travel[i]))
 			return 0;
 	for (int i = 0; i < p->n; i++) {
-		if (p->demand[i] < 0 || !valid_time(p->ready[i]) ||
-		    !valid_time(p->due[i]) || !valid_time(p->service[i]) ||
-		    p->service[i] < 0.0)
+		if (p->demand[i] < 0 || !valid_time(p->ready[i]) || !valid_time(p->due[i]) ||
+		    !valid_time(p->service[i]) || p->service[i] < 0.0)
 			return 0;
 	}
 	for (int v = 0; v < p->nvehicles; v++) {
 		if (p->vehicle_capacity && p->vehicle_capacity[v] < 0)
 			return 0;
-		if (p->vehicle_start && (p->vehicle_start[v] < 0 ||
-		    p->vehicle_start[v] >= p->ndepots))
+		if (p->vehicle_start && (p->vehicle_start[v] < 0 || p->vehicle_start[v] >= p->ndepots))
 			return 0;
-		if (p->vehicle_end && (p->vehicle_end[v] < 0 ||
-		    p->vehicle_end[v] >= p->ndepots))
+		if (p->vehicle_end && (p->vehicle_end[v] < 0 || p->vehicle_end[v] >= p->ndepots))
 			return 0;
 		if (p->shift_start && !valid_time(p->shift_start[v]))
 			return 0;
@@ -289,8 +283,7 @@ static int alone_ok(const ctx_t *c, int v, int u)
 	const vrptw_problem_t *p = c->p;
 	if (!veh_can(c, v, u) || p->demand[u] > c->cap[v])
 		return 0;
-	if (c->ncl > 0 && c->vcl[u] >= 0 &&
-	    c->ccap[(size_t)v * (size_t)c->ncl + (size_t)c->vcl[u]] < 1)
+	if (c->ncl > 0 && c->vcl[u] >= 0 && c->ccap[(size_t)v * (size_t)c->ncl + (size_t)c->vcl[u]] < 1)
 		return 0;
 	double st = dmax(p->ready[u], c->ss[v] + c->t[(size_t)c->vs[v] * (size_t)c->n + (size_t)u]);
 	if (st > p->due[u] + EPS)
@@ -377,8 +370,8 @@ static int ctx_init(ctx_t *c, const vrptw_problem_t *p)
 	c->ddist = calloc((size_t)n, sizeof(double));
 	tmp = calloc((size_t)n, sizeof(*tmp));
 	c->ctmp = calloc((size_t)c->ncl + 1, sizeof(int));
-	if (!c->ctmp || !c->cap || !c->vs || !c->ve || !c->ss || !c->se || !c->vclass ||
-	    !c->custs || !c->unserv || !c->cidx || !c->ddist || !tmp)
+	if (!c->ctmp || !c->cap || !c->vs || !c->ve || !c->ss || !c->se || !c->vclass || !c->custs || !c->unserv ||
+	    !c->cidx || !c->ddist || !tmp)
 		goto out;
 
 	for (int v = 0; v < nv; v++) {
@@ -394,12 +387,11 @@ static int ctx_init(ctx_t *c, const vrptw_problem_t *p)
 		c->vclass[v] = -1;
 		if (p->can_serve == NULL) {
 			for (int w = 0; w < v; w++) {
-				if (c->cap[w] == c->cap[v] && c->vs[w] == c->vs[v] &&
-				    c->ve[w] == c->ve[v] && c->ss[w] == c->ss[v] &&
-				    c->se[w] == c->se[v] &&
-				    (c->ncl == 0 || memcmp(c->ccap + (size_t)w * (size_t)c->ncl,
-				    c->ccap + (size_t)v * (size_t)c->ncl,
-				    (size_t)c->ncl * sizeof(int)) == 0)) {
+				if (c->cap[w] == c->cap[v] && c->vs[w] == c->vs[v] && c->ve[w] == c->ve[v] &&
+				    c->ss[w] == c->ss[v] && c->se[w] == c->se[v] &&
+				    (c->ncl == 0 ||
+				     memcmp(c->ccap + (size_t)w * (size_t)c->ncl, c->ccap + (size_t)v * (size_t)c->ncl,
+				            (size_t)c->ncl * sizeof(int)) == 0)) {
 					c->vclass[v] = c->vclass[w];
 					break;
 				}
@@ -442,8 +434,9 @@ static int ctx_init(ctx_t *c, const vrptw_problem_t *p)
 			tmp[j].node = w;
 			tmp[j].key2 = 0.0;
 			/* self first, then by symmetric travel */
-			tmp[j].key = w == u ? -1.0 :
-			    c->t[(size_t)u * (size_t)n + (size_t)w] + c->t[(size_t)w * (size_t)n + (size_t)u];
+			tmp[j].key =
+			    w == u ? -1.0
+			           : c->t[(size_t)u * (size_t)n + (size_t)w] + c->t[(size_t)w * (size_t)n + (size_t)u];
 		}
 		qsort(tmp, (size_t)c->ncust, sizeof(*tmp), keyed_cmp);
 		for (int j = 0; j < c->adjlen; j++)
@@ -498,8 +491,8 @@ static int sol_init(const ctx_t *c, sol_t *s)
 	s->route_of = calloc((size_t)c->n, sizeof(int));
 	s->pos_of = calloc((size_t)c->n, sizeof(int));
 	s->absent = calloc((size_t)c->ncust + 1, sizeof(int));
-	if (!s->node || !s->early || !s->late || !s->len || !s->load || !s->ccount || !s->hold ||
-	    !s->dist || !s->route_of || !s->pos_of || !s->absent) {
+	if (!s->node || !s->early || !s->late || !s->len || !s->load || !s->ccount || !s->hold || !s->dist ||
+	    !s->route_of || !s->pos_of || !s->absent) {
 		sol_free(s);
 		return VRPTW_ENOMEM;
 	}
@@ -578,8 +571,8 @@ static void route_copy(const ctx_t *c, sol_t *dst, const sol_t *src, int r)
 	dst->len[r] = src->len[r];
 	dst->load[r] = src->load[r];
 	if (c->ncl > 0)
-		memcpy(dst->ccount + (size_t)r * (size_t)c->ncl,
-		    src->ccount + (size_t)r * (size_t)c->ncl, (size_t)c->ncl * sizeof(int));
+		memcpy(dst->ccount + (size_t)r * (size_t)c->ncl, src->ccount + (size_t)r * (size_t)c->ncl,
+		       (size_t)c->ncl * sizeof(int));
 	dst->dist[r] = src->dist[r];
 	for (int i = 1; i <= src->len[r]; i++) {
 		int u = src->node[base + (size_t)i];
@@ -589,8 +582,7 @@ static void route_copy(const ctx_t *c, sol_t *dst, const sol_t *src, int r)
 }
 
 /* Makes dst equal to src, given that they differ only in routes rs[0..k). */
-static void sol_sync(const ctx_t *c, sol_t *dst, const sol_t *src,
-    const int *rs, int k)
+static void sol_sync(const ctx_t *c, sol_t *dst, const sol_t *src, const int *rs, int k)
 {
 	for (int j = 0; j < k; j++) {
 		int r = rs[j];
@@ -635,13 +627,13 @@ typedef struct search {
 	const ctx_t *c;
 	rng_t rng;
 	sol_t cur, work, best;
-	unsigned char *touched;  /* nv: route changed in this step */
-	int *tlist;              /* nv: the changed routes */
+	unsigned char *touched; /* nv: route changed in this step */
+	int *tlist;             /* nv: the changed routes */
 	int ntouched;
-	int *class_stamp;        /* nclass: last insertion that tried the class */
+	int *class_stamp; /* nclass: last insertion that tried the class */
 	int stamp;
-	keyed_t *order;          /* ncust: reinsertion order */
-	unsigned char *kill;     /* stride: positions to remove */
+	keyed_t *order;      /* ncust: reinsertion order */
+	unsigned char *kill; /* stride: positions to remove */
 } search_t;
 
 static void touch(search_t *S, int r)
@@ -745,8 +737,8 @@ static void ruin(search_t *S, sol_t *s)
  * Each would-be best place is skipped with probability blink; *blinked
  * tells whether that happened, so a caller can retry without blinks rather
  * than leave a servable visit out. */
-static int best_insertion_in(search_t *S, const sol_t *s, int u, double blink,
-    int rlo, int rhi, int *br, int *bi, double *bdelta, int *blinked)
+static int best_insertion_in(search_t *S, const sol_t *s, int u, double blink, int rlo, int rhi, int *br, int *bi,
+                             double *bdelta, int *blinked)
 {
 	const ctx_t *c = S->c;
 	const vrptw_problem_t *p = c->p;
@@ -784,8 +776,7 @@ static int best_insertion_in(search_t *S, const sol_t *s, int u, double blink,
 				d -= c->t[(size_t)a * n + (size_t)b];
 			if (d >= best)
 				continue;
-			double st = E[i] + (i == 0 ? 0.0 : p->service[a]) +
-			    c->t[(size_t)a * n + (size_t)u];
+			double st = E[i] + (i == 0 ? 0.0 : p->service[a]) + c->t[(size_t)a * n + (size_t)u];
 			if (st < ready)
 				st = ready;
 			if (st > due + EPS)
@@ -808,8 +799,8 @@ static int best_insertion_in(search_t *S, const sol_t *s, int u, double blink,
 	return found;
 }
 
-static int best_insertion(search_t *S, const sol_t *s, int u, double blink,
-    int *br, int *bi, double *bdelta, int *blinked)
+static int best_insertion(search_t *S, const sol_t *s, int u, double blink, int *br, int *bi, double *bdelta,
+                          int *blinked)
 {
 	return best_insertion_in(S, s, u, blink, 0, S->c->nv, br, bi, bdelta, blinked);
 }
@@ -964,7 +955,7 @@ static double seq_eval(const ctx_t *c, const sol_t *s, int r, const int *seq, in
 			load += p->demand[b];
 			if (c->ncl > 0 && c->vcl[b] >= 0 &&
 			    ++c->ctmp[c->vcl[b]] + s->hold[(size_t)r * (size_t)c->ncl + (size_t)c->vcl[b]] >
-			    c->ccap[(size_t)r * (size_t)c->ncl + (size_t)c->vcl[b]])
+			        c->ccap[(size_t)r * (size_t)c->ncl + (size_t)c->vcl[b]])
 				return -1.0;
 			tm = dmax(tm, p->ready[b]);
 			if (tm > p->due[b] + EPS)
@@ -980,8 +971,7 @@ static double seq_eval(const ctx_t *c, const sol_t *s, int r, const int *seq, in
 
 /* 2-opt* between routes r1 and r2: swap their tails. O(len1*len2*len) but it
  * runs only on the final plan. Returns 1 if it improved. */
-static int two_opt_star(search_t *S, sol_t *s, int r1, int r2, int *buf1,
-    int *buf2)
+static int two_opt_star(search_t *S, sol_t *s, int r1, int r2, int *buf1, int *buf2)
 {
 	const ctx_t *c = S->c;
 	size_t b1 = (size_t)r1 * c->stride, b2 = (size_t)r2 * c->stride;
@@ -995,7 +985,7 @@ static int two_opt_star(search_t *S, sol_t *s, int r1, int r2, int *buf1,
 			/* r1 keeps [0..i], takes r2's (j..l2]; r2 the reverse */
 			int a = n1[i], bq = n2[j + 1], x = n2[j], y = n1[i + 1];
 			double gain = c->t[(size_t)a * n + (size_t)y] + c->t[(size_t)x * n + (size_t)bq] -
-			    c->t[(size_t)a * n + (size_t)bq] - c->t[(size_t)x * n + (size_t)y];
+			              c->t[(size_t)a * n + (size_t)bq] - c->t[(size_t)x * n + (size_t)y];
 			if (gain <= 1e-7)
 				continue;
 			int k1 = 0, k2 = 0;
@@ -1054,8 +1044,7 @@ static int relocate_pass(search_t *S, sol_t *s)
 		s->nabsent--; /* route_remove_marked appended u */
 		int br, bi, blinked;
 		double d;
-		if (best_insertion(S, s, u, 0.0, &br, &bi, &d, &blinked) == 0 &&
-		    d < save - 1e-7) {
+		if (best_insertion(S, s, u, 0.0, &br, &bi, &d, &blinked) == 0 && d < save - 1e-7) {
 			route_insert(S, s, br, bi, u);
 			improved = 1;
 		} else {
@@ -1172,8 +1161,7 @@ void vrptw_solution_free(vrptw_solution_t *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt,
-    vrptw_solution_t *out)
+int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt, vrptw_solution_t *out)
 {
 	int rc;
 	ctx_t c;
@@ -1209,8 +1197,7 @@ int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt,
 	S.kill = calloc(c.stride + 1, 1);
 	buf1 = calloc(c.stride * 2 + 2, sizeof(int));
 	buf2 = calloc(c.stride * 2 + 2, sizeof(int));
-	if (!S.touched || !S.tlist || !S.class_stamp || !S.order || !S.kill ||
-	    !buf1 || !buf2)
+	if (!S.touched || !S.tlist || !S.class_stamp || !S.order || !S.kill || !buf1 || !buf2)
 		goto out;
 	if (sol_init(&c, &S.cur) || sol_init(&c, &S.work) || sol_init(&c, &S.best))
 		goto out;
@@ -1307,7 +1294,8 @@ out:
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
+static void
+why_set(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 	if (why == NULL || whylen == 0)
@@ -1317,8 +1305,7 @@ static void why_set(char *why, size_t whylen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
-    double *distance, char *why, size_t whylen)
+int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s, double *distance, char *why, size_t whylen)
 {
 	int rc = -1;
 	unsigned char *seen = NULL, *vused = NULL;
@@ -1328,8 +1315,7 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 	double total = 0.0;
 
 	if (!problem_valid(p) || s == NULL || s->nroutes < 0 || s->nunassigned < 0 ||
-	    (s->nroutes > 0 && s->routes == NULL) ||
-	    (s->nunassigned > 0 && s->unassigned == NULL)) {
+	    (s->nroutes > 0 && s->routes == NULL) || (s->nunassigned > 0 && s->unassigned == NULL)) {
 		why_set(why, whylen, "invalid problem or solution");
 		return -1;
 	}
@@ -1383,7 +1369,8 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 			if (tm < p->ready[u])
 				tm = p->ready[u];
 			if (tm > p->due[u] + tol) {
-				why_set(why, whylen, "route %d: visit %d starts after its due time (%.6f > %.6f)", k, u, tm, p->due[u]);
+				why_set(why, whylen, "route %d: visit %d starts after its due time (%.6f > %.6f)", k, u,
+				        tm, p->due[u]);
 				goto out;
 			}
 			svc = p->service[u];
@@ -1412,15 +1399,15 @@ int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
 			goto out;
 		}
 		seen[u] = 1;
-		if (ncl > 0 && p->class_holder && p->visit_class[u] >= 0 &&
-		    p->class_holder[u] >= 0 && p->class_holder[u] < p->nvehicles)
+		if (ncl > 0 && p->class_holder && p->visit_class[u] >= 0 && p->class_holder[u] >= 0 &&
+		    p->class_holder[u] < p->nvehicles)
 			ccnt[(size_t)p->class_holder[u] * (size_t)ncl + (size_t)p->visit_class[u]]++;
 	}
 	for (size_t cell = 0; cell < (size_t)p->nvehicles * (size_t)ncl; cell++) {
 		if (ccnt[cell] > p->class_capacity[cell]) {
 			why_set(why, whylen, "vehicle %d: %d visits of class %d, capacity %d",
-			    (int)(cell / (size_t)ncl), ccnt[cell], (int)(cell % (size_t)ncl),
-			    p->class_capacity[cell]);
+			        (int)(cell / (size_t)ncl), ccnt[cell], (int)(cell % (size_t)ncl),
+			        p->class_capacity[cell]);
 			goto out;
 		}
 	}

@@ -45,23 +45,23 @@ typedef struct vrptw_problem {
 	const double *due;     /* n: latest service start */
 	const double *service; /* n: service duration, >= 0 */
 
-	int nvehicles;         /* >= 0 */
-	int capacity;          /* capacity of every vehicle unless vehicle_capacity */
+	int nvehicles; /* >= 0 */
+	int capacity;  /* capacity of every vehicle unless vehicle_capacity */
 	/* Optional per-vehicle arrays (nvehicles entries); NULL = default. */
-	const int *vehicle_capacity;  /* default: capacity */
-	const int *vehicle_start;     /* start depot; default: 0 */
-	const int *vehicle_end;       /* end depot; default: the start depot */
-	const double *shift_start;    /* default: ready[start depot] */
-	const double *shift_end;      /* default: due[end depot] */
+	const int *vehicle_capacity; /* default: capacity */
+	const int *vehicle_start;    /* start depot; default: 0 */
+	const int *vehicle_end;      /* end depot; default: the start depot */
+	const double *shift_start;   /* default: ready[start depot] */
+	const double *shift_end;     /* default: due[end depot] */
 	/* Optional nvehicles*n row-major matrix: can_serve[v*n+i] != 0 if vehicle
 	 * v may serve visit i (skills, zones). NULL: every vehicle serves all. */
 	const unsigned char *can_serve;
 	/* Optional capacity per vehicle and visit class (e.g. visits per time
 	 * window): vehicle v serves at most class_capacity[v*nclasses+k] visits
 	 * whose visit_class is k. nclasses 0 (or NULL arrays) = no such limit. */
-	int nclasses;               /* >= 0 */
-	const int *visit_class;     /* n: class of each node, -1 = none */
-	const int *class_capacity;  /* nvehicles*nclasses, >= 0 */
+	int nclasses;              /* >= 0 */
+	const int *visit_class;    /* n: class of each node, -1 = none */
+	const int *class_capacity; /* nvehicles*nclasses, >= 0 */
 	/* Optional, n entries: a visit that ends up UNASSIGNED still uses one
 	 * unit of its class at this vehicle (-1 = none), as a booking the plan
 	 * cannot route keeps its agent's unit. Routed, it counts where routed. */
@@ -70,9 +70,9 @@ typedef struct vrptw_problem {
 
 typedef struct vrptw_options {
 	unsigned long long seed;
-	double time_limit_s;  /* wall clock; <= 0: none (then max_iterations > 0) */
-	long max_iterations;  /* ruin-and-recreate steps; <= 0: none. When set,
-	                       * cooling follows iterations: fully deterministic. */
+	double time_limit_s; /* wall clock; <= 0: none (then max_iterations > 0) */
+	long max_iterations; /* ruin-and-recreate steps; <= 0: none. When set,
+	                      * cooling follows iterations: fully deterministic. */
 	/* Optional start plan: n entries, the vehicle that serves each visit now
 	 * (-1 = none; depot entries ignored). Each vehicle's visits are inserted
 	 * into its route by ready time, each at its cheapest feasible place (a
@@ -83,20 +83,20 @@ typedef struct vrptw_options {
 } vrptw_options_t;
 
 typedef struct vrptw_route {
-	int vehicle;       /* index of the vehicle that drives it */
-	int len;           /* number of visits */
-	int *visits;       /* len node indices, in visiting order, no depots */
-	double *start;     /* len planned service start times (earliest schedule) */
-	double distance;   /* travel of the route, depot legs included */
+	int vehicle;     /* index of the vehicle that drives it */
+	int len;         /* number of visits */
+	int *visits;     /* len node indices, in visiting order, no depots */
+	double *start;   /* len planned service start times (earliest schedule) */
+	double distance; /* travel of the route, depot legs included */
 } vrptw_route_t;
 
 typedef struct vrptw_solution {
-	int nroutes;            /* non-empty routes only */
+	int nroutes; /* non-empty routes only */
 	vrptw_route_t *routes;
-	int nunassigned;        /* visits no vehicle could serve */
-	int *unassigned;        /* their node indices, ascending */
-	double distance;        /* total travel */
-	long iterations;        /* ruin-and-recreate steps performed */
+	int nunassigned; /* visits no vehicle could serve */
+	int *unassigned; /* their node indices, ascending */
+	double distance; /* total travel */
+	long iterations; /* ruin-and-recreate steps performed */
 } vrptw_solution_t;
 
 /* Defaults: seed 1, time limit 1 s, no iteration cap. */
@@ -107,8 +107,7 @@ void vrptw_options_init(vrptw_options_t *opt);
  * releases with vrptw_solution_free(). On failure *out is left empty (safe to
  * free). Every visit ends up either in exactly one route or in unassigned.
  */
-int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt,
-    vrptw_solution_t *out);
+int vrptw_solve(const vrptw_problem_t *p, const vrptw_options_t *opt, vrptw_solution_t *out);
 
 /* Releases what vrptw_solve() allocated; NULL-safe, idempotent. */
 void vrptw_solution_free(vrptw_solution_t *s);
@@ -121,7 +120,6 @@ void vrptw_solution_free(vrptw_solution_t *s);
  * *distance (if not NULL); otherwise returns -1 and writes the reason to why
  * (if not NULL).
  */
-int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s,
-    double *distance, char *why, size_t whylen);
+int vrptw_check(const vrptw_problem_t *p, const vrptw_solution_t *s, double *distance, char *why, size_t whylen);
 
 #endif

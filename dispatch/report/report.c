@@ -19,8 +19,8 @@
 #define REPORT_PERIOD_FORMAT  "YYYY-MM-1 (local days 1 to 15) or YYYY-MM-2 (the 16th to the month's end)"
 
 /* The seven booking figures of a row of the report, in the CSV's column order. */
-static const char *const report_figures[] = { "booked", "visited",  "completed",   "cancelled",
-					      "no_show", "failed", "sla_met_pct", NULL };
+static const char *const report_figures[] = {"booked",  "visited", "completed",   "cancelled",
+                                             "no_show", "failed",  "sla_met_pct", NULL};
 
 /* A file the report is sent as: drawn from the report's JSON into a buffer bounded by
  * `limit`, then sent as an attachment named mitan-report-<district>-<period>.<ext>. */
@@ -55,9 +55,9 @@ static int report_district_ok(const char *s)
 static PGresult *report_query(struct http_req *r, const char *sql)
 {
 	static const char q_district[] = "SELECT id FROM district "
-					 "WHERE CASE WHEN $1::text IS NULL THEN id = $2::int ELSE code = $1 END";
+	                                 "WHERE CASE WHEN $1::text IS NULL THEN id = $2::int ELSE code = $1 END";
 	char code[REPORT_DISTRICT_MAX + 1], period[16], now[40];
-	struct db_args da = { 0 }, ra = { 0 };
+	struct db_args da = {0}, ra = {0};
 	enum db_status st;
 	PGresult *res = NULL;
 
@@ -151,7 +151,7 @@ static void report_disposition(const json_t *report, const char *ext, char *out,
 	const char *district = json_string_value(json_object_get(json_object_get(report, "district"), "code"));
 	const char *period = json_string_value(json_object_get(json_object_get(report, "period"), "code"));
 	snprintf(out, outlen, "attachment; filename=\"mitan-report-%s-%s.%s\"", district ? district : "district",
-		 period ? period : "period", ext);
+	         period ? period : "period", ext);
 }
 
 /* Loads the report and sends it as the file `f`. */
@@ -170,7 +170,7 @@ static void report_send(struct http_req *r, const struct report_format *f)
 		goto out;
 	}
 	report_disposition(report, f->ext, disposition, sizeof disposition);
-	const char *headers[] = { "Content-Disposition", disposition, NULL };
+	const char *headers[] = {"Content-Disposition", disposition, NULL};
 	http_reply_headers(r, 200, f->content_type, headers, b.data, b.len);
 out:
 	buf_free(&b);
@@ -240,21 +240,21 @@ static void report_csv_figures(buf_t *b, const char *section, const char *code, 
 	buf_puts(b, "\r\n");
 }
 
-static void report_csv_group(buf_t *b, const json_t *report, const char *key, const char *section,
-			     const char *name_key)
+static void report_csv_group(buf_t *b, const json_t *report, const char *key, const char *section, const char *name_key)
 {
 	size_t i;
 	const json_t *row;
-	json_array_foreach(json_object_get(report, key), i, row) {
+	json_array_foreach(json_object_get(report, key), i, row)
+	{
 		report_csv_figures(b, section, json_string_value(json_object_get(row, "code")),
-				   json_string_value(json_object_get(row, name_key)), row);
+		                   json_string_value(json_object_get(row, name_key)), row);
 	}
 }
 
 /* section,figure,current,previous: each figure of `keys` in this fortnight's object and the
  * previous one's (an empty field where that has no such figure, or is NULL). */
 static void report_csv_pairs(buf_t *b, const char *section, const char *const *keys, const json_t *cur,
-			     const json_t *prev)
+                             const json_t *prev)
 {
 	for (size_t i = 0; keys[i]; i++) {
 		report_csv_text(b, section);
@@ -270,27 +270,29 @@ static void report_csv_pairs(buf_t *b, const char *section, const char *const *k
 
 static void report_csv_write(buf_t *b, const json_t *report)
 {
-	static const char *const district_keys[] = { "code", "name_en", "name_hi", "time_zone", NULL };
-	static const char *const period_keys[] = { "code", "from", "to", "complete", NULL };
-	static const char *const report_keys[] = { "generated_at", NULL };
-	static const char *const median_keys[] = { "booking_to_visit", "collection_to_certificate", NULL };
-	static const char *const sms_keys[] = { "total", "delivered", "sent", "failed", "pending", "delivery_rate_pct", NULL };
-	static const char *const grievance_keys[] = { "raised", "answered", "appealed", "escalated", "closed",
-						      "open_overdue", NULL };
-	static const char *const tier_keys[] = { "raised", "answered", "escalated", "within_limit_pct", NULL };
-	static const char *const overdue_keys[] = { "reference", "service", "zone", "status", "due_at", "days_overdue", NULL };
+	static const char *const district_keys[] = {"code", "name_en", "name_hi", "time_zone", NULL};
+	static const char *const period_keys[] = {"code", "from", "to", "complete", NULL};
+	static const char *const report_keys[] = {"generated_at", NULL};
+	static const char *const median_keys[] = {"booking_to_visit", "collection_to_certificate", NULL};
+	static const char *const sms_keys[] = {"total",   "delivered",         "sent", "failed",
+	                                       "pending", "delivery_rate_pct", NULL};
+	static const char *const grievance_keys[] = {"raised", "answered",     "appealed", "escalated",
+	                                             "closed", "open_overdue", NULL};
+	static const char *const tier_keys[] = {"raised", "answered", "escalated", "within_limit_pct", NULL};
+	static const char *const overdue_keys[] = {"reference", "service",      "zone", "status",
+	                                           "due_at",    "days_overdue", NULL};
 	/* The third table's sections: a member of the report (NULL: the report itself) and its
 	 * figures; the previous fortnight has no district and no generated_at. */
 	static const struct {
 		const char *section, *member;
 		const char *const *keys;
 	} pairs[] = {
-		{ "district", "district", district_keys },
-		{ "period", "period", period_keys },
-		{ "report", NULL, report_keys },
-		{ "median_hours", "median_hours", median_keys },
-		{ "sms", "sms", sms_keys },
-		{ "grievances", "grievances", grievance_keys },
+	    {"district", "district", district_keys},
+	    {"period", "period", period_keys},
+	    {"report", NULL, report_keys},
+	    {"median_hours", "median_hours", median_keys},
+	    {"sms", "sms", sms_keys},
+	    {"grievances", "grievances", grievance_keys},
 	};
 	const json_t *period = json_object_get(report, "period");
 	const json_t *prev = json_object_get(report, "previous");
@@ -302,16 +304,18 @@ static void report_csv_write(buf_t *b, const json_t *report)
 	/* 1. the seven figures per group */
 	buf_puts(b, "section,code,name,booked,visited,completed,cancelled,no_show,failed,sla_met_pct\r\n");
 	report_csv_figures(b, "total", json_string_value(json_object_get(period, "code")), name,
-			   json_object_get(report, "totals"));
-	report_csv_figures(b, "previous_total", json_string_value(json_object_get(json_object_get(prev, "period"), "code")),
-			   name, json_object_get(prev, "totals"));
+	                   json_object_get(report, "totals"));
+	report_csv_figures(b, "previous_total",
+	                   json_string_value(json_object_get(json_object_get(prev, "period"), "code")), name,
+	                   json_object_get(prev, "totals"));
 	report_csv_group(b, report, "by_service", "service", "name_en");
 	report_csv_group(b, report, "by_zone", "zone", "name_en");
 	report_csv_group(b, report, "by_agent", "agent", "name");
 
 	/* 2. the overdue cases */
 	buf_puts(b, "\r\nsection,reference,service,zone,status,due_at,days_overdue,officer_name,officer_login\r\n");
-	json_array_foreach(json_object_get(report, "overdue"), i, row) {
+	json_array_foreach(json_object_get(report, "overdue"), i, row)
+	{
 		const json_t *officer = json_object_get(row, "officer");
 		buf_puts(b, "overdue");
 		for (size_t k = 0; overdue_keys[k]; k++) {
@@ -330,11 +334,12 @@ static void report_csv_write(buf_t *b, const json_t *report)
 	for (i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 		const char *m = pairs[i].member;
 		report_csv_pairs(b, pairs[i].section, pairs[i].keys, m ? json_object_get(report, m) : report,
-				 m ? json_object_get(prev, m) : prev);
+		                 m ? json_object_get(prev, m) : prev);
 	}
-	json_array_foreach(json_object_get(json_object_get(report, "grievances"), "by_tier"), i, row) {
+	json_array_foreach(json_object_get(json_object_get(report, "grievances"), "by_tier"), i, row)
+	{
 		snprintf(section, sizeof section, "grievance_tier_%lld",
-			 (long long)json_integer_value(json_object_get(row, "tier")));
+		         (long long)json_integer_value(json_object_get(row, "tier")));
 		report_csv_pairs(b, section, tier_keys, row, NULL);
 	}
 }
@@ -351,10 +356,10 @@ static int report_csv_render(const json_t *report, buf_t *out)
 	return rc;
 }
 
-static const struct report_format report_csv = { "csv", "text/csv; charset=utf-8", REPORT_CSV_LIMIT, report_csv_render,
-						 "the report is too large for a CSV file" };
-static const struct report_format report_pdf = { "pdf", "application/pdf", REPORT_PDF_LIMIT, report_pdf_render,
-						 "the PDF could not be drawn" };
+static const struct report_format report_csv = {"csv", "text/csv; charset=utf-8", REPORT_CSV_LIMIT, report_csv_render,
+                                                "the report is too large for a CSV file"};
+static const struct report_format report_pdf = {"pdf", "application/pdf", REPORT_PDF_LIMIT, report_pdf_render,
+                                                "the PDF could not be drawn"};
 
 void report_fortnightly_csv(struct http_req *r)
 {
@@ -371,20 +376,22 @@ void report_fortnightly_pdf(struct http_req *r)
 void report_fortnightly_sealed(struct http_req *r)
 {
 	static const char q_sealed[] =
-		"SELECT s.body, s.sha256, rfc3339(s.sealed_at, d.time_zone) AS sealed_at FROM district d "
-		"LEFT JOIN report_seal s ON s.district_id = d.id AND s.period = coalesce($2, report_period_code(( "
-		"  SELECT q.first_day FROM report_period_days(report_period_code(($3::timestamptz AT TIME ZONE d.time_zone)::date)) q) - 1)) "
-		"WHERE d.id = $1::int";
+	    "SELECT s.body, s.sha256, rfc3339(s.sealed_at, d.time_zone) AS sealed_at FROM district d "
+	    "LEFT JOIN report_seal s ON s.district_id = d.id AND s.period = coalesce($2, report_period_code(( "
+	    "  SELECT q.first_day FROM report_period_days(report_period_code(($3::timestamptz AT TIME ZONE "
+	    "d.time_zone)::date)) q) - 1)) "
+	    "WHERE d.id = $1::int";
 	PGresult *res = report_query(r, q_sealed);
 	if (!res)
 		return;
 	const char *body = PQntuples(res) == 1 ? db_col(res, 0, "body") : NULL;
 	if (!body) {
 		http_error(r, 404, "not_sealed",
-			   "this fortnight's report is not sealed: it is sealed when the fortnight closes, if anything was booked");
+		           "this fortnight's report is not sealed: it is sealed when the fortnight closes, if anything "
+		           "was booked");
 	} else {
-		const char *headers[] = { "X-Mitan-Sha256", db_col(res, 0, "sha256"), "X-Mitan-Sealed-At",
-					  db_col(res, 0, "sealed_at"), NULL };
+		const char *headers[] = {"X-Mitan-Sha256", db_col(res, 0, "sha256"), "X-Mitan-Sealed-At",
+		                         db_col(res, 0, "sealed_at"), NULL};
 		http_reply_headers(r, 200, "application/json; charset=utf-8", headers, body, strlen(body));
 	}
 	PQclear(res);

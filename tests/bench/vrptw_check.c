@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 {
 	int rc = 2;
 	solomon_instance_t inst;
-	buf_t in = { NULL, 0, 0 };
+	buf_t in = {NULL, 0, 0};
 	long *vis = NULL;
 	size_t nvis = 0, capvis = 0;
 	unsigned char *seen = NULL;
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 					tm = inst.ready[c];
 				if (tm > inst.due[c] + TOL) {
 					printf("INFEASIBLE route %d: customer %ld starts at %.6f after due %.6f\n",
-					    routes, c, tm, inst.due[c]);
+					       routes, c, tm, inst.due[c]);
 					goto out;
 				}
 				load += inst.demand[c];
@@ -178,13 +178,12 @@ int main(int argc, char **argv)
 			dist += d;
 			tm += inst.service[prev] + d;
 			if (tm > inst.due[0] + TOL) {
-				printf("INFEASIBLE route %d: back at the depot at %.6f after %.6f\n",
-				    routes, tm, inst.due[0]);
+				printf("INFEASIBLE route %d: back at the depot at %.6f after %.6f\n", routes, tm,
+				       inst.due[0]);
 				goto out;
 			}
 			if (load > inst.capacity) {
-				printf("INFEASIBLE route %d: load %ld over capacity %d\n", routes,
-				    load, inst.capacity);
+				printf("INFEASIBLE route %d: load %ld over capacity %d\n", routes, load, inst.capacity);
 				goto out;
 			}
 			total += dist;

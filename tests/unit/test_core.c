@@ -34,9 +34,17 @@ static void test_rfc3339_parses_offsets(void **state)
 static void test_rfc3339_refuses_junk(void **state)
 {
 	int64_t t;
-	const char *bad[] = { "", "2026-11-24", "2026-11-24T09:00:00", "2026-02-31T09:00:00Z", "2026-13-01T00:00:00Z",
-			      "2026-11-24T25:00:00Z", "2026-11-24T09:00:00+5:30", "2026-11-24T09:00:00Zjunk",
-			      "2026-11-24T09:00:00.Z", "1900-01-01T00:00:00Z", "'; DROP TABLE booking;--" };
+	const char *bad[] = {"",
+	                     "2026-11-24",
+	                     "2026-11-24T09:00:00",
+	                     "2026-02-31T09:00:00Z",
+	                     "2026-13-01T00:00:00Z",
+	                     "2026-11-24T25:00:00Z",
+	                     "2026-11-24T09:00:00+5:30",
+	                     "2026-11-24T09:00:00Zjunk",
+	                     "2026-11-24T09:00:00.Z",
+	                     "1900-01-01T00:00:00Z",
+	                     "'; DROP TABLE booking;--"};
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_not_equal(clock_parse_rfc3339(bad[i], &t), 0);
@@ -140,12 +148,12 @@ static void test_parse_numbers(void **state)
 
 static void test_json_checks(void **state)
 {
-	static const char *const allowed[] = { "name", "lat", NULL };
+	static const char *const allowed[] = {"name", "lat", NULL};
 	json_error_t e;
 	double lat;
 	(void)state;
 	json_t *ok = json_loads("{\"name\":\"Kamla Devi\",\"lat\":21.2}", 0, &e);
-	struct jv v = { 0 };
+	struct jv v = {0};
 	jv_only(&v, ok, "", allowed);
 	assert_string_equal(jv_string(&v, ok, "", "name", 1, 1, 20), "Kamla Devi");
 	assert_int_equal(jv_number(&v, ok, "", "lat", 1, -90, 90, &lat), 1);
@@ -153,28 +161,28 @@ static void test_json_checks(void **state)
 	json_decref(ok);
 
 	json_t *extra = json_loads("{\"name\":\"x\",\"evil\":1}", 0, &e);
-	struct jv v2 = { 0 };
+	struct jv v2 = {0};
 	jv_only(&v2, extra, "beneficiary", allowed);
 	assert_true(v2.failed);
 	assert_string_equal(v2.field, "beneficiary.evil");
 	json_decref(extra);
 
 	json_t *bad = json_loads("{\"name\":\"a\\u0007b\",\"lat\":\"21\"}", 0, &e);
-	struct jv v3 = { 0 };
+	struct jv v3 = {0};
 	assert_null(jv_string(&v3, bad, "", "name", 1, 1, 20));
 	assert_string_equal(v3.message, "must not contain control characters");
-	struct jv v4 = { 0 };
+	struct jv v4 = {0};
 	assert_int_equal(jv_number(&v4, bad, "", "lat", 1, -90, 90, &lat), 0);
 	assert_string_equal(v4.message, "must be a number");
 	json_decref(bad);
 
 	/* Lengths count characters, not bytes: 5 Devanagari letters fit a limit of 5. */
 	json_t *hi = json_loads("{\"name\":\"\xe0\xa4\x95\xe0\xa4\xae\xe0\xa4\xb2\xe0\xa4\xbe\xe0\xa4\x81\"}", 0, &e);
-	struct jv v5 = { 0 };
+	struct jv v5 = {0};
 	assert_non_null(jv_string(&v5, hi, "", "name", 1, 1, 5));
 	json_decref(hi);
 
-	struct jv v6 = { 0 };
+	struct jv v6 = {0};
 	assert_null(jv_string(&v6, NULL, "", "name", 1, 1, 5));
 	assert_string_equal(v6.message, "is required");
 }
@@ -187,30 +195,30 @@ static int test_upper(const char *s)
 /* The table kinds a body may need besides strings, numbers and objects. */
 static void test_json_table_kinds(void **state)
 {
-	static const char *const colours[] = { "red", "green", "blue", NULL };
+	static const char *const colours[] = {"red", "green", "blue", NULL};
 	const char *note = NULL, *colour = NULL;
 	json_t *tags = NULL;
 	const struct jv_field table[] = {
-		JV_TXT("note", 1, 5, &note),
-		JV_ONE_OF("colour", 0, colours, &colour),
-		JV_ARR_OK("tags", 0, 2, test_upper, "must start with a capital", &tags),
-		JV_END,
+	    JV_TXT("note", 1, 5, &note),
+	    JV_ONE_OF("colour", 0, colours, &colour),
+	    JV_ARR_OK("tags", 0, 2, test_upper, "must start with a capital", &tags),
+	    JV_END,
 	};
 	struct {
 		const char *body, *field, *message;
 	} cases[] = {
-		{ "{\"note\":\"a\\nb\",\"colour\":\"green\",\"tags\":[\"A\",\"B\"]}", NULL, NULL },
-		{ "{\"note\":\" \\n\\t \"}", "note", "must be 1 to 5 characters long, not only blanks" },
-		{ "{\"note\":\"a\\u0007\"}", "note", "must not contain control characters other than line breaks" },
-		{ "{\"note\":\"x\",\"colour\":\"pink\"}", "colour", "must be red, green or blue" },
-		{ "{\"note\":\"x\",\"tags\":[\"A\",\"B\",\"C\"]}", "tags", "must be a list of at most 2 values" },
-		{ "{\"note\":\"x\",\"tags\":[\"a\"]}", "tags", "each must start with a capital" },
-		{ "{\"note\":\"x\",\"tags\":\"A\"}", "tags", "must be a list of at most 2 values" },
+	    {"{\"note\":\"a\\nb\",\"colour\":\"green\",\"tags\":[\"A\",\"B\"]}", NULL, NULL},
+	    {"{\"note\":\" \\n\\t \"}", "note", "must be 1 to 5 characters long, not only blanks"},
+	    {"{\"note\":\"a\\u0007\"}", "note", "must not contain control characters other than line breaks"},
+	    {"{\"note\":\"x\",\"colour\":\"pink\"}", "colour", "must be red, green or blue"},
+	    {"{\"note\":\"x\",\"tags\":[\"A\",\"B\",\"C\"]}", "tags", "must be a list of at most 2 values"},
+	    {"{\"note\":\"x\",\"tags\":[\"a\"]}", "tags", "each must start with a capital"},
+	    {"{\"note\":\"x\",\"tags\":\"A\"}", "tags", "must be a list of at most 2 values"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_error_t e;
-		struct jv v = { 0 };
+		struct jv v = {0};
 		json_t *body = json_loads(cases[i].body, 0, &e);
 		assert_non_null(body);
 		int rc = jv_check(&v, body, "", table);
@@ -291,7 +299,7 @@ static void test_config_doubles_are_typed_and_bounded(void **state)
 	assert_true(cfg.travel_speed_kmh == 22.5);
 
 	/* Not numbers, out of range, or not finite: refused at start-up, naming the setting and the range. */
-	const char *bad[] = { "fast", "", "1.4km", "0.5", "0", "-18", "121", "nan", "inf", "1e999" };
+	const char *bad[] = {"fast", "", "1.4km", "0.5", "0", "-18", "121", "nan", "inf", "1e999"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		setenv("MITAN_TRAVEL_SPEED_KMH", bad[i], 1);
 		assert_int_equal(config_load(NULL, err, sizeof err), -1);
@@ -319,19 +327,19 @@ static void test_config_doubles_are_typed_and_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc3339_parses_offsets),
-		cmocka_unit_test(test_rfc3339_refuses_junk),
-		cmocka_unit_test(test_clock_set_and_format),
-		cmocka_unit_test(test_base64url_and_hex),
-		cmocka_unit_test(test_passwords),
-		cmocka_unit_test(test_references_and_tokens_are_random),
-		cmocka_unit_test(test_buf_respects_its_limit),
-		cmocka_unit_test(test_parse_numbers),
-		cmocka_unit_test(test_json_checks),
-		cmocka_unit_test(test_json_table_kinds),
-		cmocka_unit_test(test_phones_and_dates),
-		cmocka_unit_test(test_config_names_the_bad_setting),
-		cmocka_unit_test(test_config_doubles_are_typed_and_bounded),
+	    cmocka_unit_test(test_rfc3339_parses_offsets),
+	    cmocka_unit_test(test_rfc3339_refuses_junk),
+	    cmocka_unit_test(test_clock_set_and_format),
+	    cmocka_unit_test(test_base64url_and_hex),
+	    cmocka_unit_test(test_passwords),
+	    cmocka_unit_test(test_references_and_tokens_are_random),
+	    cmocka_unit_test(test_buf_respects_its_limit),
+	    cmocka_unit_test(test_parse_numbers),
+	    cmocka_unit_test(test_json_checks),
+	    cmocka_unit_test(test_json_table_kinds),
+	    cmocka_unit_test(test_phones_and_dates),
+	    cmocka_unit_test(test_config_names_the_bad_setting),
+	    cmocka_unit_test(test_config_doubles_are_typed_and_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,8 @@ static void test_travel_minutes(void **state)
 	double m = plan_travel_minutes(21.0, 81.0, 21.01, 81.0, 1.4, 18);
 	assert_true(fabs(m - 1.11195 * 1.4 / 18 * 60) < 0.01);
 	assert_true(plan_travel_minutes(21.0, 81.0, 21.0, 81.0, 1.4, 18) == 0.0);
-	assert_true(fabs(plan_travel_minutes(21, 81, 21.3, 81.2, 1, 30) - plan_travel_minutes(21.3, 81.2, 21, 81, 1, 30)) < 1e-9);
+	assert_true(fabs(plan_travel_minutes(21, 81, 21.3, 81.2, 1, 30) -
+	                 plan_travel_minutes(21.3, 81.2, 21, 81, 1, 30)) < 1e-9);
 }
 
 /* A random zone: nagents agents, 4 windows of 120 minutes from 09:00, per-window units. */
@@ -94,11 +95,25 @@ static void make(struct inst *s, unsigned long long seed, int na, int nv, int pe
 		for (int v = 0; v < s->nv; v++)
 			packed[a * s->nv + v] = s->capable[a * 200 + v];
 	memcpy(s->capable, packed, sizeof packed);
-	s->p = (struct plan_problem){ .nvisits = s->nv, .nagents = na, .nwindows = 4, .vlat = s->vlat, .vlon = s->vlon,
-				      .ready = s->ready, .due = s->due, .service = s->service, .vwindow = s->vwindow,
-				      .vorig = s->vorig, .vfrozen = s->vfrozen, .capable = s->capable, .alat = s->alat,
-				      .alon = s->alon, .shift_start = s->ss, .shift_end = s->se, .wcap = s->wcap,
-				      .road_factor = 1.4, .speed_kmh = 18 };
+	s->p = (struct plan_problem){.nvisits = s->nv,
+	                             .nagents = na,
+	                             .nwindows = 4,
+	                             .vlat = s->vlat,
+	                             .vlon = s->vlon,
+	                             .ready = s->ready,
+	                             .due = s->due,
+	                             .service = s->service,
+	                             .vwindow = s->vwindow,
+	                             .vorig = s->vorig,
+	                             .vfrozen = s->vfrozen,
+	                             .capable = s->capable,
+	                             .alat = s->alat,
+	                             .alon = s->alon,
+	                             .shift_start = s->ss,
+	                             .shift_end = s->se,
+	                             .wcap = s->wcap,
+	                             .road_factor = 1.4,
+	                             .speed_kmh = 18};
 }
 
 /* Rebuilds the routes of a plan as a vrptw problem and solution and checks them with
@@ -133,9 +148,19 @@ static void check_plan(const struct inst *s, const struct plan_result *res, int 
 		service[na + v] = s->service[v];
 		demand[na + v] = 1;
 	}
-	vrptw_problem_t vp = { .n = n, .ndepots = na, .travel = travel, .demand = demand, .ready = ready, .due = due,
-			       .service = service, .nvehicles = na, .vehicle_capacity = cap, .vehicle_start = start,
-			       .shift_start = s->ss, .shift_end = s->se, .can_serve = can };
+	vrptw_problem_t vp = {.n = n,
+	                      .ndepots = na,
+	                      .travel = travel,
+	                      .demand = demand,
+	                      .ready = ready,
+	                      .due = due,
+	                      .service = service,
+	                      .nvehicles = na,
+	                      .vehicle_capacity = cap,
+	                      .vehicle_start = start,
+	                      .shift_start = s->ss,
+	                      .shift_end = s->se,
+	                      .can_serve = can};
 	/* Routes from the result: per agent, visits sorted by order. */
 	vrptw_solution_t sol;
 	memset(&sol, 0, sizeof sol);
@@ -203,7 +228,7 @@ static void test_property_random_zones(void **state)
 	double km = 0, fixed_km = 0;
 	for (unsigned long long seed = 1; seed <= 40; seed++) {
 		make(&s, seed, 2 + (int)(seed % 9), 20 + (int)(seed * 7 % 150), 2 + (int)(seed % 4));
-		struct plan_options o = { .seed = seed, .time_limit_s = 5, .max_iterations = 3000, .max_rounds = 4 };
+		struct plan_options o = {.seed = seed, .time_limit_s = 5, .max_iterations = 3000, .max_rounds = 4};
 		struct plan_result res;
 		assert_int_equal(plan_solve(&s.p, &o, &res), 0);
 		check_plan(&s, &res, 0);
@@ -234,7 +259,8 @@ static void test_property_random_zones(void **state)
 		plan_result_free(&res);
 	}
 	print_message("40 random zones: %.1f km planned vs %.1f km as booked (re-ordered); %d visits moved; "
-		      "%d zones kept their assignment\n", km, fixed_km, moved, kept);
+	              "%d zones kept their assignment\n",
+	              km, fixed_km, moved, kept);
 }
 
 static void test_bad_input(void **state)
@@ -242,7 +268,7 @@ static void test_bad_input(void **state)
 	(void)state;
 	static struct inst s;
 	struct plan_result res;
-	struct plan_options o = { .seed = 1, .time_limit_s = 1 };
+	struct plan_options o = {.seed = 1, .time_limit_s = 1};
 	make(&s, 3, 2, 10, 2);
 	s.p.speed_kmh = 0;
 	assert_int_equal(plan_solve(&s.p, &o, &res), -1);
@@ -260,10 +286,10 @@ static void test_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_travel_minutes),
-		cmocka_unit_test(test_ledger_check),
-		cmocka_unit_test(test_property_random_zones),
-		cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_travel_minutes),
+	    cmocka_unit_test(test_ledger_check),
+	    cmocka_unit_test(test_property_random_zones),
+	    cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

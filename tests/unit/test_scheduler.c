@@ -18,11 +18,13 @@ static void test_classify_success(void **state)
 {
 	char id[80], err[200];
 	(void)state;
-	assert_int_equal(sms_classify(200, NULL, "{\"id\":\"gw-42\",\"status\":\"accepted\"}", id, sizeof id, err, sizeof err),
-			 SMS_SENT);
+	assert_int_equal(
+	    sms_classify(200, NULL, "{\"id\":\"gw-42\",\"status\":\"accepted\"}", id, sizeof id, err, sizeof err),
+	    SMS_SENT);
 	assert_string_equal(id, "gw-42");
 	assert_string_equal(err, "");
-	assert_int_equal(sms_classify(202, NULL, "{\"message_id\":\"abc.1\"}", id, sizeof id, err, sizeof err), SMS_SENT);
+	assert_int_equal(sms_classify(202, NULL, "{\"message_id\":\"abc.1\"}", id, sizeof id, err, sizeof err),
+	                 SMS_SENT);
 	assert_string_equal(id, "abc.1");
 	/* A 2xx without JSON is still sent; an id with odd characters is not kept. */
 	assert_int_equal(sms_classify(200, NULL, "OK", id, sizeof id, err, sizeof err), SMS_SENT);
@@ -40,21 +42,21 @@ static void test_classify_failures(void **state)
 	assert_int_equal(sms_classify(0, "Timeout was reached", NULL, id, sizeof id, err, sizeof err), SMS_RETRY);
 	assert_string_equal(err, "transport: Timeout was reached");
 	assert_int_equal(sms_classify(503, NULL, "{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"later\"}}", id,
-				      sizeof id, err, sizeof err),
-			 SMS_RETRY);
+	                              sizeof id, err, sizeof err),
+	                 SMS_RETRY);
 	assert_string_equal(err, "gateway 503: UNAVAILABLE later");
 	assert_int_equal(sms_classify(429, NULL, "slow down", id, sizeof id, err, sizeof err), SMS_RETRY);
 	assert_int_equal(sms_classify(408, NULL, "", id, sizeof id, err, sizeof err), SMS_RETRY);
 	assert_int_equal(sms_classify(401, NULL, "{\"error\":\"bad key\"}", id, sizeof id, err, sizeof err), SMS_RETRY);
 	assert_string_equal(err, "gateway 401: bad key");
 	/* DLT and other request errors: permanent. */
-	assert_int_equal(sms_classify(400, NULL, "{\"error\":{\"code\":\"DLT_TEMPLATE_MISMATCH\"}}", id, sizeof id, err,
-				      sizeof err),
-			 SMS_FAILED);
+	assert_int_equal(
+	    sms_classify(400, NULL, "{\"error\":{\"code\":\"DLT_TEMPLATE_MISMATCH\"}}", id, sizeof id, err, sizeof err),
+	    SMS_FAILED);
 	assert_string_equal(err, "gateway 400: DLT_TEMPLATE_MISMATCH");
-	assert_int_equal(sms_classify(422, NULL, "{\"code\":\"HEADER_NOT_REGISTERED\",\"message\":\"sender\"}", id, sizeof id,
-				      err, sizeof err),
-			 SMS_FAILED);
+	assert_int_equal(sms_classify(422, NULL, "{\"code\":\"HEADER_NOT_REGISTERED\",\"message\":\"sender\"}", id,
+	                              sizeof id, err, sizeof err),
+	                 SMS_FAILED);
 	assert_string_equal(err, "gateway 422: HEADER_NOT_REGISTERED sender");
 	/* Control characters from a gateway never reach logs or the officers' view. */
 	assert_int_equal(sms_classify(400, NULL, "bad\nnumber\r", id, sizeof id, err, sizeof err), SMS_FAILED);
@@ -76,8 +78,8 @@ static void test_backoff_grows_with_jitter_and_cap(void **state)
 		assert_true(lo == base / 2);
 		assert_true(hi < base + base / 2 && hi > base + base / 2 - base / 1000);
 	}
-	assert_true(sms_backoff_us(1, 0) == 500000);              /* first retry: 0.5–1.5 s */
-	assert_true(sms_backoff_us(3, 1u << 31) == 4000000);      /* the middle of the jitter */
+	assert_true(sms_backoff_us(1, 0) == 500000);         /* first retry: 0.5–1.5 s */
+	assert_true(sms_backoff_us(3, 1u << 31) == 4000000); /* the middle of the jitter */
 	assert_true(sms_backoff_us(40, UINT32_MAX) < SMS_BACKOFF_CAP_US * 3 / 2);
 	/* The sum of all waits before giving up is hours, not minutes. */
 	int64_t total = 0;
@@ -109,8 +111,9 @@ static void test_request_json(void **state)
 	char err[256];
 	(void)state;
 	assert_int_equal(config_load(NULL, err, sizeof err), 0);
-	struct sms_message m = { "17", "visit_day:MT-1:2:2026-11-24", "+919812345678", "visit_day", "hi",
-				 "मितान: आज Ramesh \"Sahu\" आएंगे", 1 };
+	struct sms_message m = {
+	    "17", "visit_day:MT-1:2:2026-11-24", "+919812345678", "visit_day", "hi", "मितान: आज Ramesh \"Sahu\" आएंगे",
+	    1};
 	char *text = sms_request_json(&m, "1107000000000043");
 	json_error_t jerr;
 	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
@@ -147,7 +150,7 @@ static void test_signature(void **state)
 	assert_true(sms_signature_ok("k3y", body, strlen(body), hex));
 	assert_false(sms_signature_ok("k3y", body, strlen(body) - 1, hex));
 	assert_false(sms_signature_ok("other", body, strlen(body), hex));
-	assert_false(sms_signature_ok("", body, strlen(body), hex));     /* no secret: nothing is signed */
+	assert_false(sms_signature_ok("", body, strlen(body), hex)); /* no secret: nothing is signed */
 	assert_false(sms_signature_ok("k3y", body, strlen(body), NULL));
 	assert_false(sms_signature_ok("k3y", body, strlen(body), "abc"));
 	hex[63] = '\0';
@@ -157,12 +160,12 @@ static void test_signature(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_classify_success),
-		cmocka_unit_test(test_classify_failures),
-		cmocka_unit_test(test_backoff_grows_with_jitter_and_cap),
-		cmocka_unit_test(test_dlt_template_ids),
-		cmocka_unit_test(test_request_json),
-		cmocka_unit_test(test_signature),
+	    cmocka_unit_test(test_classify_success),
+	    cmocka_unit_test(test_classify_failures),
+	    cmocka_unit_test(test_backoff_grows_with_jitter_and_cap),
+	    cmocka_unit_test(test_dlt_template_ids),
+	    cmocka_unit_test(test_request_json),
+	    cmocka_unit_test(test_signature),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

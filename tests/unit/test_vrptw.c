@@ -38,8 +38,7 @@ static int tc_end(const vrptw_problem_t *p, int v)
 
 /* Simulates vehicle v driving seq[0..len) (visits only). Returns travel, or
  * -1 if any rule is broken. starts (may be NULL) receives service starts. */
-static double tc_route(const vrptw_problem_t *p, int v, const int *seq, int len,
-    double *starts)
+static double tc_route(const vrptw_problem_t *p, int v, const int *seq, int len, double *starts)
 {
 	int s = tc_start(p, v), e = tc_end(p, v);
 	double tm = p->shift_start ? p->shift_start[v] : p->ready[s];
@@ -164,18 +163,14 @@ static void tc_unassigned_are_stuck(const vrptw_problem_t *p, const vrptw_soluti
 
 static int same_plan(const vrptw_solution_t *a, const vrptw_solution_t *b)
 {
-	if (a->nroutes != b->nroutes || a->nunassigned != b->nunassigned ||
-	    a->distance != b->distance)
+	if (a->nroutes != b->nroutes || a->nunassigned != b->nunassigned || a->distance != b->distance)
 		return 0;
 	for (int k = 0; k < a->nroutes; k++) {
-		if (a->routes[k].vehicle != b->routes[k].vehicle ||
-		    a->routes[k].len != b->routes[k].len ||
-		    memcmp(a->routes[k].visits, b->routes[k].visits,
-			(size_t)a->routes[k].len * sizeof(int)) != 0)
+		if (a->routes[k].vehicle != b->routes[k].vehicle || a->routes[k].len != b->routes[k].len ||
+		    memcmp(a->routes[k].visits, b->routes[k].visits, (size_t)a->routes[k].len * sizeof(int)) != 0)
 			return 0;
 	}
-	return a->nunassigned == 0 ||
-	    memcmp(a->unassigned, b->unassigned, (size_t)a->nunassigned * sizeof(int)) == 0;
+	return a->nunassigned == 0 || memcmp(a->unassigned, b->unassigned, (size_t)a->nunassigned * sizeof(int)) == 0;
 }
 
 /* ---- Data */
@@ -234,8 +229,8 @@ static void owned_alloc(owned_t *o, int n, int nv)
 	o->vs = calloc((size_t)nv + 1, sizeof(int));
 	o->ve = calloc((size_t)nv + 1, sizeof(int));
 	o->can = calloc((size_t)(nv + 1) * (size_t)n, 1);
-	assert_true(o->travel && o->ready && o->due && o->service && o->demand &&
-	    o->ss && o->se && o->cap && o->vs && o->ve && o->can);
+	assert_true(o->travel && o->ready && o->due && o->service && o->demand && o->ss && o->se && o->cap && o->vs &&
+	            o->ve && o->can);
 	o->p.n = n;
 	o->p.travel = o->travel;
 	o->p.ready = o->ready;
@@ -306,7 +301,7 @@ static void test_solomon_full(void **state)
 	static const struct {
 		const char *name;
 		double best;
-	} cases[] = { { "R101", 1642.88 }, { "RC201", 1265.56 }, { "C204", 590.60 } };
+	} cases[] = {{"R101", 1642.88}, {"RC201", 1265.56}, {"C204", 590.60}};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		solomon_instance_t in;
 		vrptw_solution_t s;
@@ -316,8 +311,7 @@ static void test_solomon_full(void **state)
 		double d = tc_check(&in.problem, &s);
 		assert_int_equal(s.nunassigned, 0);
 		if (d > cases[k].best * 1.05)
-			fail_msg("%s: %.2f is more than 5 %% above %.2f", cases[k].name, d,
-			    cases[k].best);
+			fail_msg("%s: %.2f is more than 5 %% above %.2f", cases[k].name, d, cases[k].best);
 		vrptw_solution_free(&s);
 		solomon_free(&in);
 	}
@@ -331,8 +325,7 @@ static void test_solomon_prefix25(void **state)
 	static const struct {
 		const char *name;
 		double opt;
-	} cases[] = { { "C101", 191.3 }, { "R101", 617.1 }, { "RC101", 461.1 },
-		{ "R201", 463.3 } };
+	} cases[] = {{"C101", 191.3}, {"R101", 617.1}, {"RC101", 461.1}, {"R201", 463.3}};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		solomon_instance_t in;
 		owned_t o;
@@ -406,8 +399,8 @@ static void random_instance(owned_t *o, int ncust_max, int nv_max)
 	}
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
-			o->travel[i * n + j] = hypot(x[i] - x[j], y[i] - y[j]) *
-			    (asym && i != j ? 1.0 + 0.3 * tr_unif() : 1.0);
+			o->travel[i * n + j] =
+			    hypot(x[i] - x[j], y[i] - y[j]) * (asym && i != j ? 1.0 + 0.3 * tr_unif() : 1.0);
 	for (int i = 0; i < nd; i++) {
 		o->ready[i] = 0;
 		o->due[i] = 1000;
@@ -490,7 +483,7 @@ static int *tc_class_counts(const vrptw_problem_t *p, const vrptw_solution_t *s)
 	for (int c = 0; c < p->nvehicles * ncl; c++)
 		if (cnt[c] > p->class_capacity[c])
 			fail_msg("vehicle %d class %d: %d visits, capacity %d", c / ncl, c % ncl, cnt[c],
-			    p->class_capacity[c]);
+			         p->class_capacity[c]);
 	return cnt;
 }
 
@@ -607,7 +600,7 @@ static void test_class_check(void **state)
 	(void)state;
 	owned_t o;
 	line_instance(&o, 4, 2);
-	int vclass[5] = { -1, 0, 0, 1, 1 }, ccap[4] = { 1, 2, 2, 2 }, holder[5] = { -1, 0, -1, -1, -1 };
+	int vclass[5] = {-1, 0, 0, 1, 1}, ccap[4] = {1, 2, 2, 2}, holder[5] = {-1, 0, -1, -1, -1};
 	o.p.nclasses = 2;
 	o.p.visit_class = vclass;
 	o.p.class_capacity = ccap;
@@ -616,17 +609,17 @@ static void test_class_check(void **state)
 	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_OK);
 	tc_check(&o.p, &s);
 	/* two class-0 visits on vehicle 0 is one too many */
-	int visits[4] = { 1, 2, 3, 4 };
-	double start[4] = { 0 };
-	vrptw_route_t rt = { .vehicle = 0, .len = 4, .visits = visits, .start = start };
-	vrptw_solution_t bad = { .nroutes = 1, .routes = &rt };
+	int visits[4] = {1, 2, 3, 4};
+	double start[4] = {0};
+	vrptw_route_t rt = {.vehicle = 0, .len = 4, .visits = visits, .start = start};
+	vrptw_solution_t bad = {.nroutes = 1, .routes = &rt};
 	char why[200];
 	assert_int_equal(vrptw_check(&o.p, &bad, NULL, why, sizeof why), -1);
 	assert_non_null(strstr(why, "class 0"));
 	/* visit 1 unassigned but held by vehicle 0, visit 2 routed there: over */
-	int visits2[3] = { 2, 3, 4 }, un[1] = { 1 };
-	vrptw_route_t rt2 = { .vehicle = 0, .len = 3, .visits = visits2, .start = start };
-	vrptw_solution_t bad2 = { .nroutes = 1, .routes = &rt2, .nunassigned = 1, .unassigned = un };
+	int visits2[3] = {2, 3, 4}, un[1] = {1};
+	vrptw_route_t rt2 = {.vehicle = 0, .len = 3, .visits = visits2, .start = start};
+	vrptw_solution_t bad2 = {.nroutes = 1, .routes = &rt2, .nunassigned = 1, .unassigned = un};
 	o.p.class_holder = holder;
 	assert_int_equal(vrptw_check(&o.p, &bad2, NULL, why, sizeof why), -1);
 	o.p.class_holder = NULL;
@@ -639,7 +632,7 @@ static void test_class_check(void **state)
 	ccap[0] = -1;
 	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_EINVAL);
 	ccap[0] = 1;
-	int init[5] = { 0, 0, 0, 2, 0 };
+	int init[5] = {0, 0, 0, 2, 0};
 	opt.initial_vehicle = init;
 	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_EINVAL);
 	owned_free(&o);
@@ -695,16 +688,16 @@ static void test_bruteforce_tiny(void **state)
 		vrptw_solution_t s;
 		vrptw_options_t opt = iters((unsigned long long)k + 1, 2000);
 		random_instance(&o, 6, 3);
-		bf_t b = { &o.p, calloc((size_t)o.p.n + 1, sizeof(int)),
-			calloc((size_t)o.p.n + 1, sizeof(int)), o.p.n + 1, 0.0 };
+		bf_t b = {&o.p, calloc((size_t)o.p.n + 1, sizeof(int)), calloc((size_t)o.p.n + 1, sizeof(int)),
+		          o.p.n + 1, 0.0};
 		assert_non_null(b.seq);
 		assert_non_null(b.done);
 		bf_rec(&b, 0, 0, 0, 0.0, 0);
 		assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_OK);
 		double d = tc_check(&o.p, &s);
 		if (s.nunassigned != b.best_un || d > b.best_d + 1e-6)
-			fail_msg("instance %d: planner %d unassigned %.4f, optimum %d %.4f", k,
-			    s.nunassigned, d, b.best_un, b.best_d);
+			fail_msg("instance %d: planner %d unassigned %.4f, optimum %d %.4f", k, s.nunassigned, d,
+			         b.best_un, b.best_d);
 		vrptw_solution_free(&s);
 		free(b.seq);
 		free(b.done);
@@ -751,8 +744,8 @@ static void test_unassigned_reported(void **state)
 	vrptw_solution_t s;
 	vrptw_options_t opt = iters(1, 300);
 	line_instance(&o, 5, 1);
-	o.p.capacity = 2;      /* one vehicle, room for two visits */
-	o.due[5] = 3;          /* 5 away: can never start by 3 */
+	o.p.capacity = 2; /* one vehicle, room for two visits */
+	o.due[5] = 3;     /* 5 away: can never start by 3 */
 	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_OK);
 	tc_check(&o.p, &s);
 	tc_unassigned_are_stuck(&o.p, &s);
@@ -811,7 +804,7 @@ static void test_check_rejects(void **state)
 	char why[128];
 	line_instance(&o, 4, 2);
 	o.ready[4] = 0;
-	o.due[4] = 4;   /* must be reached straight away */
+	o.due[4] = 4; /* must be reached straight away */
 	assert_int_equal(vrptw_solve(&o.p, &opt, &s), VRPTW_OK);
 	tc_check(&o.p, &s);
 	assert_int_equal(s.nroutes, 1);
@@ -875,7 +868,7 @@ static void test_parse_good(void **state)
 	FILE *f = tmpfile();
 	assert_non_null(f);
 	assert_int_equal(solomon_write_json(f, &in, &s), 0);
-	char out[256] = { 0 };
+	char out[256] = {0};
 	rewind(f);
 	assert_true(fread(out, 1, sizeof(out) - 1, f) > 0);
 	fclose(f);
@@ -889,22 +882,22 @@ static void test_parse_bad(void **state)
 {
 	(void)state;
 	static const char *bad[] = {
-		"",
-		"NAME\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 0 10\nCUSTOMER\n0 0 0 0 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 x\nCUSTOMER\n0 0 0 0 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\nCUST NO.\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0 9\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n2 1 1 1 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1 1 1.5 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1 1 -1 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 nan 1 1 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1e999 1 1 0 1 0\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1 1 1 0 1 -5\n",
-		"NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 9 1 0\n",
-		"NAME\nCUSTOMER\n0 0 0 0 0 1 0\n",
+	    "",
+	    "NAME\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 0 10\nCUSTOMER\n0 0 0 0 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 x\nCUSTOMER\n0 0 0 0 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\nCUST NO.\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0 9\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n2 1 1 1 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1 1 1.5 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1 1 -1 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 nan 1 1 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1e999 1 1 0 1 0\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 0 1 0\n1 1 1 1 0 1 -5\n",
+	    "NAME\nVEHICLE\nNUMBER CAPACITY\n 2 10\nCUSTOMER\n0 0 0 0 9 1 0\n",
+	    "NAME\nCUSTOMER\n0 0 0 0 0 1 0\n",
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		solomon_instance_t in;
@@ -933,42 +926,35 @@ static void test_plan_main_errors(void **state)
 	(void)state;
 	char path[1024];
 	data_path(path, sizeof(path), "C101");
-	char *a1[] = { "--seed", "3" };
+	char *a1[] = {"--seed", "3"};
 	assert_int_equal(solomon_plan_main(2, a1), 2); /* no --solomon */
-	char *a2[] = { "--solomon", path, "--seed", "-3" };
+	char *a2[] = {"--solomon", path, "--seed", "-3"};
 	assert_int_equal(solomon_plan_main(4, a2), 2);
-	char *a3[] = { "--solomon", path, "--time-limit", "0" };
+	char *a3[] = {"--solomon", path, "--time-limit", "0"};
 	assert_int_equal(solomon_plan_main(4, a3), 2);
-	char *a4[] = { "--solomon", path, "--time-limit", "1x" };
+	char *a4[] = {"--solomon", path, "--time-limit", "1x"};
 	assert_int_equal(solomon_plan_main(4, a4), 2);
-	char *a5[] = { "--solomon", path, "--bogus" };
+	char *a5[] = {"--solomon", path, "--bogus"};
 	assert_int_equal(solomon_plan_main(3, a5), 2);
-	char *a6[] = { "--solomon" };
+	char *a6[] = {"--solomon"};
 	assert_int_equal(solomon_plan_main(1, a6), 2);
-	char *a7[] = { "--solomon=/nonexistent/file.txt" };
+	char *a7[] = {"--solomon=/nonexistent/file.txt"};
 	assert_int_equal(solomon_plan_main(1, a7), 2);
-	char *a8[] = { "--solomon", path, "--iterations", "0" };
+	char *a8[] = {"--solomon", path, "--iterations", "0"};
 	assert_int_equal(solomon_plan_main(4, a8), 2);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_plan_main_errors),
-		cmocka_unit_test(test_line_optimum),
-		cmocka_unit_test(test_unassigned_reported),
-		cmocka_unit_test(test_invalid_input),
-		cmocka_unit_test(test_check_rejects),
-		cmocka_unit_test(test_bruteforce_tiny),
-		cmocka_unit_test(test_random_property),
-		cmocka_unit_test(test_class_capacity_property),
-		cmocka_unit_test(test_class_check),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_solomon_prefix25),
-		cmocka_unit_test(test_c101_time_limit),
-		cmocka_unit_test(test_solomon_full),
+	    cmocka_unit_test(test_parse_good),          cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_plan_main_errors),    cmocka_unit_test(test_line_optimum),
+	    cmocka_unit_test(test_unassigned_reported), cmocka_unit_test(test_invalid_input),
+	    cmocka_unit_test(test_check_rejects),       cmocka_unit_test(test_bruteforce_tiny),
+	    cmocka_unit_test(test_random_property),     cmocka_unit_test(test_class_capacity_property),
+	    cmocka_unit_test(test_class_check),         cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_solomon_prefix25),    cmocka_unit_test(test_c101_time_limit),
+	    cmocka_unit_test(test_solomon_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
