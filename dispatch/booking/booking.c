@@ -180,7 +180,6 @@ static int booking_office_status_ok(const char *s)
 	return 0;
 }
 
-#define BOOKING_PHONE_FORMAT "must be in international format, e.g. +919876543210"
 #define BOOKING_START_FORMAT "must be an RFC 3339 timestamp, a window start from /api/v1/slots"
 
 /* Replies 400 and returns -1 when the body is not a booking. */
@@ -194,7 +193,7 @@ static int booking_parse_or_reply(struct http_req *r, struct booking_input *in)
 	};
 	const struct jv_field beneficiary[] = {
 	    JV_STR("name", 1, 1, 100, &in->ben_name),
-	    JV_STR_OK("phone", 1, 9, 16, booking_phone_ok, BOOKING_PHONE_FORMAT, &in->ben_phone),
+	    JV_STR_OK("phone", 1, 9, 16, booking_phone_ok, ACCOUNT_PHONE_FORMAT, &in->ben_phone),
 	    JV_STR_OK("language", 0, 2, 2, booking_language_ok, "must be en or hi", &in->ben_language),
 	    JV_END,
 	};
@@ -595,7 +594,7 @@ void booking_list(struct http_req *r)
 	int has_phone = http_query(r, "phone", phone, sizeof phone);
 	int has_status = http_query(r, "status", status, sizeof status);
 	if (has_phone && (has_phone < 0 || !account_phone_valid(phone))) {
-		http_error_field(r, "phone", "must be in international format, e.g. +919876543210");
+		http_error_field(r, "phone", ACCOUNT_PHONE_FORMAT);
 		return;
 	}
 	if (has_status && (has_status < 0 || !booking_state_known(status))) {

@@ -168,16 +168,8 @@ void office_agent_unavailable(struct http_req *r)
 	if (jv_check_or_reply(r, body) != 0)
 		return;
 	clock_now_text(now, sizeof now);
-	st = db_begin();
-	if (st != DB_OK)
-		goto db_fail;
-	agent = office_agent_find(r, 1, &st);
-	if (st != DB_OK)
-		goto db_fail;
-	if (PQntuples(agent) != 1) {
-		http_error(r, 404, "not_found", "no agent with this code in your district");
+	if (office_agent_lock_or_reply(r, &agent) != 0)
 		goto out;
-	}
 	db_arg_text(&a, db_get(agent, 0, 0));
 	db_arg_text(&a, day);
 	db_arg_text(&a, db_get(agent, 0, 1));
@@ -237,6 +229,7 @@ db_fail:
 	db_rollback();
 	http_error_db(r, st);
 out:
+	db_rollback(); /* no-op after the commit */
 	free(detail);
 	json_decref(moved);
 	json_decref(unplaced);

@@ -347,7 +347,7 @@ int plan_solve(const struct plan_problem *p, const struct plan_options *o, struc
 	struct plan_work w;
 	vrptw_solution_t sol;
 	int rc = -1, na = p->nagents, nv = p->nvisits;
-	int max_rounds = o->max_rounds > 0 ? o->max_rounds : 4;
+	int max_rounds = o->max_rounds > 0 ? o->max_rounds : PLAN_MAX_ROUNDS;
 	int *agent = NULL, *order = NULL, *kagent = NULL, *korder = NULL;
 	double *arrival = NULL, *karrival = NULL;
 	/* Small zones get a fixed number of steps (deterministic, and quick); large ones the
@@ -986,7 +986,8 @@ int plan_main(int argc, char **argv)
 	    "  AND b.status IN ('booked', 'assigned') AND (b.window_start AT TIME ZONE d.time_zone)::date = $1::date) "
 	    "   OR z.code = $2 ORDER BY z.code";
 	const char *day = NULL, *zone = NULL;
-	struct plan_options o = {.seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s, .max_rounds = 4};
+	struct plan_options o = {
+	    .seed = 1, .time_limit_s = (double)cfg.plan_time_limit_s, .max_rounds = PLAN_MAX_ROUNDS};
 	int baseline = 0, rc = 0;
 	enum db_status st;
 

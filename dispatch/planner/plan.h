@@ -17,6 +17,8 @@
 
 #include "db.h"
 
+#define PLAN_MAX_ROUNDS 4 /* re-plans a plan may take to restore the ledger, by default */
+
 struct plan_problem {
 	int nvisits, nagents, nwindows;
 	/* visits (nvisits entries); times in minutes from any common origin */
@@ -41,7 +43,7 @@ struct plan_options {
 	long max_iterations; /* of the first round; 0: 2000 x (visits + 10) up to 300 visits, else
 	                      * the time limit only */
 	int fixed;           /* keep every visit with its original agent (the greedy baseline) */
-	int max_rounds;      /* re-plans allowed to restore the ledger (default 4) */
+	int max_rounds;      /* re-plans allowed to restore the ledger (0: PLAN_MAX_ROUNDS) */
 };
 
 struct plan_result {
