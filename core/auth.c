@@ -50,8 +50,14 @@ enum db_status auth_session_create(const struct auth *who, long ttl_seconds, cha
 
 enum db_status auth_session_lookup(const char *token, struct auth *who, int *found)
 {
-	static const char sql[] = "SELECT role, coalesce(person_id, staff_id, agent_id), coalesce(district_id, 0) "
-	                          "FROM session WHERE token_hash = decode($1, 'hex') AND expires_at > $2";
+	/* The account must still be active: a session outlives no deactivation (sql/009_sessions.sql
+	 * ends them as well, this holds for any left behind). */
+	static const char sql[] =
+	    "SELECT s.role, coalesce(s.person_id, s.staff_id, s.agent_id), coalesce(s.district_id, 0) "
+	    "FROM session s LEFT JOIN staff f ON f.id = s.staff_id "
+	    "LEFT JOIN agent a ON a.id = s.agent_id "
+	    "WHERE s.token_hash = decode($1, 'hex') AND s.expires_at > $2 "
+	    "  AND (s.staff_id IS NULL OR f.active) AND (s.agent_id IS NULL OR a.active)";
 	unsigned char hash[CRYPTO_SHA256_LEN];
 	char hashhex[2 * CRYPTO_SHA256_LEN + 1], now[CLOCK_TEXT_LEN];
 	enum db_status st;

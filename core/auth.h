@@ -30,7 +30,8 @@ int auth_role_parse(const char *name); /* 0 when unknown */
 /* Creates a session; writes the token and its expiry (RFC 3339). */
 enum db_status auth_session_create(const struct auth *who, long ttl_seconds, char token[CRYPTO_TOKEN_LEN],
                                    char expires_at[CLOCK_TEXT_LEN]);
-/* Finds the live session of a token: DB_OK and *found = 1 with *who filled, or *found = 0. */
+/* Finds the live session of a token whose account is still active: DB_OK and *found = 1 with
+ * *who filled, or *found = 0. */
 enum db_status auth_session_lookup(const char *token, struct auth *who, int *found);
 /* Ends the session of a token (signing out); a token that is not live changes nothing. */
 enum db_status auth_session_end(const char *token);
