@@ -227,7 +227,8 @@ static int booking_parse_or_reply(struct http_req *r, struct booking_input *in)
 	return 0;
 }
 
-/* Resolves the service and the zone of the place; replies and returns -1 when either fails. */
+/* Resolves the service and the zone of the place, which must be in an operator's own
+ * district; replies and returns -1 when any of it fails. */
 static int booking_resolve_or_reply(struct http_req *r, const struct booking_input *in, const char *lat,
                                     const char *lon, struct booking_context *ctx)
 {
@@ -254,6 +255,14 @@ static int booking_resolve_or_reply(struct http_req *r, const struct booking_inp
 	}
 	if (!db_col(res, 0, "zone_id")) {
 		http_error(r, 422, "outside_service_area", "this place is outside every zone served by Mitan");
+		goto out;
+	}
+	/* A call centre serves its own district (district 0: every district, as staff reads go):
+	 * its operators must not place visits on another district's agents. */
+	if (r->auth.role == ROLE_OPERATOR && r->auth.district_id != 0 &&
+	    db_col_ll(res, 0, "district_id") != r->auth.district_id) {
+		http_error(r, 403, "other_district",
+		           "this place is in another district's zone; an operator books only in their own district");
 		goto out;
 	}
 	snprintf(ctx->department, sizeof ctx->department, "%s", db_col(res, 0, "department"));

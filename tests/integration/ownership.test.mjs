@@ -180,3 +180,22 @@ test('agents and committee members cannot book (403), and nothing changes', asyn
   isError(await api('POST', `/api/v1/bookings/${reference}/cancel`, { token: agent }), 403, 'forbidden');
   assert.deepEqual(stateSnapshot(), snap);
 });
+
+test('an operator books only in their own district: a place in another district is 403, and nothing changes', async () => {
+  const operator = await staffLogin('operator');
+  sql(`INSERT INTO district (code, name_en, name_hi) VALUES ('OST', 'Other', 'अन्य') ON CONFLICT DO NOTHING`);
+  const other = sqlValue(`SELECT id FROM district WHERE code = 'OST'`);
+  const own = sqlValue(`SELECT coalesce(district_id::text, 'NULL') FROM session
+                         WHERE token_hash = sha256(convert_to(${lit(operator)}, 'UTF8'))`);
+  const snap = stateSnapshot();
+  const body = bookingBody(START, { location: ZONES[ZONE], booker: { name: 'Caller', phone: randomPhone() } });
+  sql(`UPDATE session SET district_id = ${other} WHERE token_hash = sha256(convert_to(${lit(operator)}, 'UTF8'))`);
+  try {
+    const r = await api('POST', '/api/v1/bookings', { token: operator, body });
+    isError(r, 403, 'other_district');
+    assert.match(r.json.error.message, /own district/);
+  } finally {
+    sql(`UPDATE session SET district_id = ${own} WHERE token_hash = sha256(convert_to(${lit(operator)}, 'UTF8'))`);
+  }
+  assert.deepEqual(stateSnapshot(), snap);
+});
