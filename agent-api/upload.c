@@ -1,6 +1,5 @@
 #include "agent-api/upload.h"
 
-#include <jansson.h>
 #include <magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,19 +83,12 @@ struct upload_meta {
 	char sha256[65];
 };
 
-/* A file name, not a path: printable UTF-8, no separators, no "..", no leading dot. */
+/* A file name, not a path: no separators, no "..", no leading dot (its characters are
+ * text_is_clean's, checked first for a message of their own). */
 static int upload_filename_ok(const char *s)
 {
 	size_t n = strlen(s);
-	json_t *utf8;
-	if (n < 1 || n > 120 || s[0] == '.' || strstr(s, "..") || strpbrk(s, "/\\:\"*?<>|"))
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-	utf8 = json_stringn(s, n); /* NULL when not valid UTF-8 */
-	json_decref(utf8);
-	return utf8 != NULL;
+	return n >= 1 && n <= 120 && s[0] != '.' && !strstr(s, "..") && !strpbrk(s, "/\\:\"*?<>|");
 }
 
 /* Upload-Metadata: "key base64,key base64,…". Unknown keys are ignored (tus clients add
@@ -151,6 +143,11 @@ static int upload_parse_meta(struct http_req *r, struct upload_meta *m)
 	}
 	if (!m->document[0] || strspn(m->document, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(m->document)) {
 		http_error_field(r, "document", "is required: a document code of the visit's checklist");
+		return -1;
+	}
+	if (!text_is_clean(m->filename)) {
+		http_error_field(r, "filename",
+		                 "must be UTF-8 without control, invisible or direction-changing characters");
 		return -1;
 	}
 	if (!upload_filename_ok(m->filename)) {

@@ -258,21 +258,31 @@ static json_t *jv_member_string(struct jv *v, json_t *obj, const char *where, co
 	return m;
 }
 
-/* A string's characters: no control characters (but line breaks and tabs when `lines`),
- * no NUL; counts them, and whether any is more than a blank. 0 when it holds. */
+/* A string's characters: well-formed UTF-8 without control characters (but line breaks and
+ * tabs when `lines`), without NUL, and without invisible or direction-changing ones (the one
+ * text_check every body's strings go through); counts them, and whether any is more than a
+ * blank. 0 when it holds. */
 static int jv_chars(struct jv *v, const char *where, const char *key, json_t *m, int lines, size_t *chars, int *visible)
 {
 	const unsigned char *s = (const unsigned char *)json_string_value(m);
 	*chars = 0;
 	*visible = 0;
+	switch (text_check((const char *)s, lines)) {
+	case TEXT_CLEAN:
+		break;
+	case TEXT_NOT_UTF8:
+		jv_fail(v, where, key, "must be valid UTF-8");
+		return -1;
+	case TEXT_CONTROL:
+		jv_fail(v, where, key,
+		        lines ? "must not contain control characters other than line breaks"
+		              : "must not contain control characters");
+		return -1;
+	case TEXT_INVISIBLE:
+		jv_fail(v, where, key, TEXT_INVISIBLE_MESSAGE);
+		return -1;
+	}
 	for (const unsigned char *p = s; *p; p++) {
-		int line = *p == '\n' || *p == '\r' || *p == '\t';
-		if ((*p < 0x20 && !(lines && line)) || *p == 0x7f) {
-			jv_fail(v, where, key,
-			        lines ? "must not contain control characters other than line breaks"
-			              : "must not contain control characters");
-			return -1;
-		}
 		if ((*p & 0xc0) != 0x80)
 			(*chars)++;
 		if (*p > 0x20)
@@ -391,6 +401,11 @@ static json_t *jv_array(struct jv *v, json_t *obj, const char *where, const stru
 	}
 	json_array_foreach(m, i, e)
 	{
+		if (json_is_string(e) && !text_is_clean(json_string_value(e))) {
+			jv_fail(v, where, f->key,
+			        "each value must not contain control, invisible or direction-changing characters");
+			return NULL;
+		}
 		if (!json_is_string(e) || (f->ok && !f->ok(json_string_value(e)))) {
 			snprintf(msg, sizeof msg, "each %s", f->why ? f->why : "must be a valid string");
 			jv_fail(v, where, f->key, msg);

@@ -95,7 +95,8 @@ struct jv {
 };
 /* Fails on a key not in `allowed` (NULL-terminated). */
 void jv_only(struct jv *v, json_t *obj, const char *where, const char *const *allowed);
-/* A string of minlen..maxlen characters without control characters; NULL if absent. */
+/* A string of minlen..maxlen characters without control, invisible or direction-changing
+ * characters (text_check); NULL if absent. */
 const char *jv_string(struct jv *v, json_t *obj, const char *where, const char *key, int required, size_t minlen,
                       size_t maxlen);
 /* A number in [min, max]; 1 if present and valid. */

@@ -1,4 +1,5 @@
-/* util: allocation that aborts on OOM, and a bounded growable byte buffer. */
+/* util: allocation that aborts on OOM, a bounded growable byte buffer, number parsing, and
+ * the check of text a person typed. */
 #ifndef MITAN_UTIL_H
 #define MITAN_UTIL_H
 
@@ -34,5 +35,22 @@ int buf_put_html(buf_t *b, const char *s);
 #define PARSE_EXACT_MAX 9007199254740991L /* 2^53 - 1: the largest integer every JSON reader holds exactly */
 int parse_long(const char *s, long min, long max, long *out);
 int parse_double(const char *s, double *out);
+
+/* Text a person typed (a name, an address, a note, a file name), as UTF-8: what is wrong
+ * with it, or TEXT_CLEAN. Refused: bytes that are not well-formed UTF-8; control characters
+ * (C0 but line breaks and tabs when `lines`, DEL, C1); Unicode format characters (Cf: bidi
+ * embeddings, overrides, isolates and marks, zero-width spaces, the BOM) and the line and
+ * paragraph separators. ZWJ and ZWNJ are kept between two Devanagari or two Gurmukhi
+ * characters, where Hindi and Punjabi spelling needs them. */
+enum text_fault {
+	TEXT_CLEAN = 0,
+	TEXT_NOT_UTF8,
+	TEXT_CONTROL,
+	TEXT_INVISIBLE,
+};
+enum text_fault text_check(const char *s, int lines);
+/* 1 when text_check(s, 0) finds nothing wrong. */
+int text_is_clean(const char *s);
+#define TEXT_INVISIBLE_MESSAGE "must not contain invisible or direction-changing characters"
 
 #endif

@@ -209,6 +209,33 @@ test('bad phones, languages, names and time zones are 400', async () => {
   assert.equal(ok.status, 201, ok.text);
 });
 
+unchanged('invisible and direction-changing characters in any string are 400 naming the field', async () => {
+  const message = /must not contain invisible or direction-changing characters/;
+  // A right-to-left override makes "Kamla \u202Eived" display as "Kamla devi".
+  const cases = [
+    [{ beneficiary: { name: 'Kamla \u202Eived', phone: randomPhone() } }, 'beneficiary.name'],
+    [{ beneficiary: { name: 'Kamla\u2066 Devi\u2069', phone: randomPhone() } }, 'beneficiary.name'],
+    [{ beneficiary: { name: 'Kam\u200Bla', phone: randomPhone() } }, 'beneficiary.name'],
+    [{ beneficiary: { name: '\uFEFFKamla', phone: randomPhone() } }, 'beneficiary.name'],
+    [{ beneficiary: { name: 'Kamla\u200FDevi', phone: randomPhone() } }, 'beneficiary.name'],
+    [{ beneficiary: { name: 'Ka\u200Dmla', phone: randomPhone() } }, 'beneficiary.name'],
+    [{ address: 'House 12, \u202BWard 21\u202C, Pandri' }, 'address'],
+    [{ booker: { name: 'Ravi\u2060', time_zone: 'Asia/Kolkata' } }, 'booker.name'],
+  ];
+  for (const [over, field] of cases) {
+    const r = await refused(() => post({ body: valid(over) }), 400, 'invalid_field', field);
+    assert.match(r.json.error.message, message, r.text);
+  }
+});
+
+test('Hindi and Punjabi names keep the joiners their spelling needs', async () => {
+  for (const name of ['\u0930\u0915\u094D\u200D\u0937\u093E \u0926\u0947\u0935\u0940', '\u0A15\u0A4D\u200D\u0A30\u0A3F\u0A2A\u0A3E \u0A38\u0A4D\u200C\u0A35\u0A30']) {
+    const r = await post({ body: valid({ beneficiary: { name, phone: randomPhone() } }) });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(sqlValue(`SELECT p.name FROM booking b JOIN person p ON p.id = b.beneficiary_id WHERE b.reference = ${lit(r.json.reference)}`), name);
+  }
+});
+
 unchanged('an invalid Idempotency-Key is 400', async () => {
   for (const key of ['has spaces', 'x'.repeat(129), 'semi;colon', 'caf\u00e9'])
     await refused(() => post({ body: valid(), headers: { 'Idempotency-Key': key } }), 400, 'invalid_idempotency_key');

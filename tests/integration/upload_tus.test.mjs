@@ -163,7 +163,8 @@ test('a wrong type, an oversize file, a path-like filename, bad headers get a 4x
   const u0 = uploads();
   const create = (over) => tusCreate(me, { reference: visit.reference, document: DOC, filename: 'a.pdf', sha256: 'a'.repeat(64), length: 1000, ...over });
   isError(await create({ length: 20971520 + 1 }), 413, 'too_large');
-  for (const filename of ['../../etc/passwd', '/etc/passwd', 'a/b.pdf', '..\\windows.pdf', '.hidden', 'c:scan.pdf', '']) {
+  for (const filename of ['../../etc/passwd', '/etc/passwd', 'a/b.pdf', '..\\windows.pdf', '.hidden', 'c:scan.pdf', '',
+    'invoice\u202Efdp.exe', 'scan\u200B.pdf', 'bell\u0007.pdf']) {
     const r = await create({ filename });
     isError(r, 400);
     assert.equal(r.json.error.field, 'filename', filename);

@@ -236,6 +236,78 @@ static void test_json_table_kinds(void **state)
 	}
 }
 
+/* Names and notes in Hindi and Punjabi keep the joiners their spelling needs; every
+ * invisible or direction-changing character, control character and bad UTF-8 is refused. */
+static void test_text_refuses_invisible_and_direction_changing(void **state)
+{
+	static const char *const clean[] = {
+	    "Kamla Devi",
+	    "\u0930\u0915\u094d\u200d\u0937\u093e",                   /* Hindi rakshaa, ZWJ: half form */
+	    "\u0915\u094d\u200c\u0937\u0924\u094d\u0930\u093f\u092f", /* Hindi kshatriya, ZWNJ: explicit virama */
+	    "\u0a15\u0a4d\u200d\u0a30\u0a3f\u0a2a\u0a3e",             /* Punjabi kirpaa, ZWJ */
+	    "\u0a38\u0a4d\u200c\u0a35\u0a30",                         /* Punjabi svar, ZWNJ */
+	    "\u0915\u092e\u0932\u093e \u0926\u0947\u0935\u0940",      /* no joiner at all */
+	    "caf\u00e9 \U0001f642",                                   /* two-, and four-byte characters */
+	};
+	static const char *const invisible[] = {
+	    "a\u202ab",
+	    "a\u202bb",
+	    "a\u202cb",
+	    "a\u202db",
+	    "a\u202eb", /* embeddings, pop, overrides */
+	    "a\u2066b",
+	    "a\u2067b",
+	    "a\u2068b",
+	    "a\u2069b", /* isolates */
+	    "a\u200eb",
+	    "a\u200fb", /* LRM, RLM */
+	    "a\u200bb",
+	    "a\ufeffb",
+	    "a\u2060b", /* zero width space, BOM, word joiner */
+	    "a\u00adb",
+	    "a\u061cb",
+	    "a\u2028b",
+	    "a\U000e0041b", /* soft hyphen, ALM, line separator, tag */
+	    "a\u200db",
+	    "\u200d\u0915",
+	    "\u0915\u200d",             /* a joiner not between two Indic letters */
+	    "\u0915\u094d\u200d\u0a30", /* nor between two scripts */
+	    "\u0915\u200d\u200d\u0937", /* nor next to another joiner */
+	};
+	static const char *const control[] = {"a\x01", "a\x7f", "a\xc2\x85", "a\nb"};
+	static const char *const not_utf8[] = {"\x80",         "\xc0\xaf",         "\xe0\xa4",
+	                                       "\xed\xa0\x80", "\xf4\x90\x80\x80", "a\xff"};
+	(void)state;
+	for (size_t i = 0; i < sizeof clean / sizeof clean[0]; i++) {
+		assert_int_equal(text_check(clean[i], 0), TEXT_CLEAN);
+		assert_true(text_is_clean(clean[i]));
+	}
+	for (size_t i = 0; i < sizeof invisible / sizeof invisible[0]; i++) {
+		assert_int_equal(text_check(invisible[i], 1), TEXT_INVISIBLE);
+		assert_false(text_is_clean(invisible[i]));
+	}
+	for (size_t i = 0; i < sizeof control / sizeof control[0]; i++)
+		assert_int_equal(text_check(control[i], 0), TEXT_CONTROL);
+	assert_int_equal(text_check("a\nb\tc", 1), TEXT_CLEAN);
+	for (size_t i = 0; i < sizeof not_utf8 / sizeof not_utf8[0]; i++)
+		assert_int_equal(text_check(not_utf8[i], 1), TEXT_NOT_UTF8);
+
+	/* Every body string goes through it: a name with an override is refused by name. */
+	json_error_t e;
+	json_t *body = json_loads("{\"name\":\"Kamla \\u202eived\",\"note\":\"ok\\u200b\"}", 0, &e);
+	const char *note = NULL;
+	const struct jv_field table[] = {JV_TXT("note", 1, 50, &note), JV_END};
+	struct jv v = {0}, v2 = {0};
+	assert_null(jv_string(&v, body, "beneficiary", "name", 1, 1, 100));
+	assert_string_equal(v.field, "beneficiary.name");
+	assert_string_equal(v.message, "must not contain invisible or direction-changing characters");
+	json_object_del(body, "name");
+	assert_int_equal(jv_check(&v2, body, "", table), -1);
+	assert_string_equal(v2.field, "note");
+	assert_string_equal(v2.message, TEXT_INVISIBLE_MESSAGE);
+	json_decref(body);
+}
+
 static void test_phones_and_dates(void **state)
 {
 	(void)state;
@@ -337,6 +409,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_numbers),
 	    cmocka_unit_test(test_json_checks),
 	    cmocka_unit_test(test_json_table_kinds),
+	    cmocka_unit_test(test_text_refuses_invisible_and_direction_changing),
 	    cmocka_unit_test(test_phones_and_dates),
 	    cmocka_unit_test(test_config_names_the_bad_setting),
 	    cmocka_unit_test(test_config_doubles_are_typed_and_bounded),
