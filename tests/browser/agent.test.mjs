@@ -130,3 +130,48 @@ test('the app is installable: manifest, icon and service worker are served', asy
     assert.equal((await fetch(BASE + path)).status, 200, path);
   assert.ok(sql('SELECT 1').length === 1);
 });
+
+// The session row of a token (sessions keep only the token's SHA-256).
+const sessionRows = (token) => Number(sqlValue(`SELECT count(*) FROM session WHERE token_hash = sha256(convert_to(${lit(token)}, 'UTF8'))`));
+
+test('signing out ends the session on the server; offline, the handset forgets it at once and sends it when back online', async () => {
+  const account = demoAccounts().find((a) => a.login === AGENT);
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'en-IN' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const signIn = async () => {
+    await page.fill('#login-code', account.login);
+    await page.fill('#login-password', account.password);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#route').waitFor();
+    return page.evaluate(() => localStorage.getItem('mitan.agent.token'));
+  };
+  try {
+    await page.goto(`${BASE}/agent/`);
+    // Online: the session row goes, and the token is refused.
+    const first = await signIn();
+    assert.equal(sessionRows(first), 1);
+    await page.click('#logout');
+    await page.locator('#login').waitFor();
+    await waitFor(() => sessionRows(first) === 0);
+    assert.equal((await api('GET', '/api/v1/agent/visits', { token: first })).status, 401);
+
+    // Offline: forgotten here at once, kept to send; sent when the network returns.
+    const second = await signIn();
+    await context.setOffline(true);
+    await page.click('#logout');
+    await page.locator('#login').waitFor();
+    assert.equal(await page.evaluate(() => localStorage.getItem('mitan.agent.token')), null);
+    assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('mitan.agent.logouts'))), [second]);
+    assert.equal(sessionRows(second), 1, 'nothing reached the server yet');
+    await context.setOffline(false);
+    await waitFor(() => sessionRows(second) === 0);
+    assert.equal((await api('GET', '/api/v1/agent/visits', { token: second })).status, 401);
+    await waitFor(() => page.evaluate(() => localStorage.getItem('mitan.agent.logouts') === null));
+    assert.deepEqual(errors, [], 'no script errors');
+  } finally {
+    await context.close();
+  }
+});

@@ -435,6 +435,54 @@ test('My bookings: reschedule to another window, then cancel', async () => {
   }
 });
 
+// The session row of a token (sessions keep only the token's SHA-256).
+const sessionRows = (token) => Number(sqlValue(`SELECT count(*) FROM session WHERE token_hash = sha256(convert_to(${lit(token)}, 'UTF8'))`));
+const until = async (fn, ms = 10000) => {
+  for (const end = Date.now() + ms; !(await fn());) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+test('log out ends the session on the server; offline, it is forgotten at once and sent when back online or on the next load', async () => {
+  const { context, page, errors } = await phone();
+  try {
+    await page.goto(`${BASE}/resident/`);
+    // Online: the session row goes, and the token is refused.
+    const a = await residentLogin(randomPhone(), 'hi');
+    await signIn(page, a.token, a.phone);
+    await page.goto(`${BASE}/resident/#mine`);
+    await page.click('#logout');
+    await until(() => sessionRows(a.token) === 0);
+    assert.equal((await api('GET', '/api/v1/bookings', { token: a.token })).status, 401);
+    assert.equal(await page.evaluate(() => localStorage.getItem('mitan.session')), null);
+
+    // Offline: forgotten at once, kept to send; sent when the network returns.
+    const b = await residentLogin(randomPhone(), 'hi');
+    await signIn(page, b.token, b.phone);
+    await page.goto(`${BASE}/resident/#mine`);
+    await page.locator('#logout').waitFor();
+    await context.setOffline(true);
+    await page.click('#logout');
+    assert.equal(await page.evaluate(() => localStorage.getItem('mitan.session')), null);
+    assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('mitan.logouts'))), [b.token]);
+    assert.equal(sessionRows(b.token), 1, 'nothing reached the server yet');
+    await context.setOffline(false);
+    await until(() => sessionRows(b.token) === 0);
+    assert.equal((await api('GET', '/api/v1/bookings', { token: b.token })).status, 401);
+    await until(() => page.evaluate(() => localStorage.getItem('mitan.logouts') === null));
+
+    // A sign-out left from a page closed offline is sent on the next load.
+    const c = await residentLogin(randomPhone(), 'hi');
+    await page.evaluate((tk) => localStorage.setItem('mitan.logouts', JSON.stringify([tk])), c.token);
+    await page.reload();
+    await until(() => sessionRows(c.token) === 0);
+    assert.deepEqual(errors, [], 'no script errors');
+  } finally {
+    await context.close();
+  }
+});
+
 test('windows: a full one is shown disabled; a place outside every zone gets a clear message', async () => {
   const TELIBANDHA = ZONES['RPR-Z6'];
   const target = (await slots('income_certificate', TELIBANDHA)).filter((s) => s.remaining > 0).at(-1);

@@ -3,9 +3,10 @@
 // that survives reloads: status changes are sent in order, uploads use tus and resume from
 // HEAD's Upload-Offset when the network returns. No framework, no build step.
 import { STRINGS } from './i18n.js';
-import { $, h, makeT, applyTexts, istDate } from '../common/dom.js';
+import { $, h, makeT, applyTexts, istDate, logout, sendLogouts } from '../common/dom.js';
 
 const API = '/api/v1';
+const LOGOUTS = 'mitan.agent.logouts'; // sign-outs still to send (../common/dom.js logout)
 const CHUNK = 256 * 1024;
 let lang = localStorage.getItem('mitan.agent.lang') === 'en' ? 'en' : 'hi';
 let day = 0; // 0 today, 1 tomorrow
@@ -257,7 +258,14 @@ function applyLang() {
 $('#lang').addEventListener('click', () => { lang = lang === 'hi' ? 'en' : 'hi'; localStorage.setItem('mitan.agent.lang', lang); applyLang(); load(); });
 $('#day-today').addEventListener('click', () => { day = 0; load(); });
 $('#day-tomorrow').addEventListener('click', () => { day = 1; load(); });
-$('#logout').addEventListener('click', () => { localStorage.removeItem('mitan.agent.token'); show(); });
+// Signing out ends the session on the server; offline, the handset forgets the token at once
+// and the sign-out is sent when the network returns.
+$('#logout').addEventListener('click', () => {
+  const old = token();
+  localStorage.removeItem('mitan.agent.token');
+  show();
+  logout(API, old, localStorage, LOGOUTS);
+});
 $('#login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   try {
@@ -272,11 +280,12 @@ $('#login-form').addEventListener('submit', async (e) => {
     drain();
   } catch { say(t('offline'), 'error'); }
 });
-addEventListener('online', () => { render(); drain(); });
+addEventListener('online', () => { sendLogouts(API, localStorage, LOGOUTS); render(); drain(); });
 addEventListener('offline', () => render());
-setInterval(() => { queueAll().then((q) => { if (q.length) drain(); }).catch(() => {}); }, 4000);
+setInterval(() => { sendLogouts(API, localStorage, LOGOUTS); queueAll().then((q) => { if (q.length) drain(); }).catch(() => {}); }, 4000);
 if ('serviceWorker' in navigator) navigator.serviceWorker.register('/agent/sw.js', { scope: '/agent/' }).catch(() => {});
 
 applyLang();
 show();
+sendLogouts(API, localStorage, LOGOUTS);
 if (token()) load().then(drain);

@@ -1,7 +1,7 @@
 // Mitan agent app service worker: the app shell works offline (cache first, refreshed in the
 // background). The API is never cached or intercepted: visits and uploads go to the network,
 // and the page's own queue (IndexedDB) holds what could not be sent.
-const CACHE = 'mitan-agent-v4';
+const CACHE = 'mitan-agent-v5';
 const SHELL = ['/agent/', '/agent/index.html', '/agent/app.js', '/agent/i18n.js', '/agent/style.css',
   '/agent/manifest.webmanifest', '/agent/icon.svg', '/common/dom.js'];
 

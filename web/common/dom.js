@@ -1,6 +1,7 @@
 // What the three front ends (web/resident, web/agent, web/office) share: finding and building
-// elements, the texts in Hindi or English, storage that never throws, dates in IST and the
-// API call with a time limit. An ES module served as it is: no framework, no build step.
+// elements, the texts in Hindi or English, storage that never throws, dates in IST, the API
+// call with a time limit and signing out. An ES module served as it is: no framework, no
+// build step.
 
 export const IST = 'Asia/Kolkata';
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -128,4 +129,36 @@ export async function request(method, url, { body, headers = {}, timeout = 30000
   } finally {
     clearTimeout(timer);
   }
+}
+
+// ---- signing out: the session ends on the server, even when the network is gone ----
+// The caller forgets its token at once; the token goes to a small list in `area` under `key`
+// and POST /auth/logout is sent for each token of the list now, and again by sendLogouts()
+// on the next load and when the network returns, until the server has answered. A 4xx
+// (401: the session had already ended) is an answer as well; no reply or a 5xx is not.
+const LOGOUT_PENDING_MAX = 20; // tokens kept to send (a handset signing in and out offline)
+const LOGOUT_TIMEOUT_MS = 5000;
+// One pass: each token of the list is sent once; those the server answered are dropped.
+async function sendLogoutsOnce(api, area, key) {
+  const pending = store.get(area, key) || [];
+  if (!pending.length) return;
+  const done = [];
+  for (const token of pending) {
+    const r = await request('POST', `${api}/auth/logout`, { headers: { Authorization: `Bearer ${token}` }, timeout: LOGOUT_TIMEOUT_MS });
+    if (r.ok || (r.status >= 400 && r.status < 500)) done.push(token);
+  }
+  // Read again: a sign-out may have been added while these were sent.
+  const left = (store.get(area, key) || []).filter((tk) => !done.includes(tk));
+  store.set(area, key, left.length ? left : null);
+}
+// Passes run one after the other, so that a token is not sent twice at once and a call made
+// while a pass runs still gets a pass of its own.
+let logoutsSending = Promise.resolve();
+export function sendLogouts(api, area, key) {
+  logoutsSending = logoutsSending.then(() => sendLogoutsOnce(api, area, key)).catch(() => {});
+  return logoutsSending;
+}
+export function logout(api, token, area, key) {
+  if (token) store.set(area, key, [...(store.get(area, key) || []), token].slice(-LOGOUT_PENDING_MAX));
+  return sendLogouts(api, area, key);
 }

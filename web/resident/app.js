@@ -6,7 +6,7 @@
 // (grievance.js, with grievance.hi.js or grievance.en.js). Elements, texts, storage and the
 // fetch come from ../common/dom.js, shared with the agent and office apps.
 import {
-  $, h, makeT, localeOf, applyTexts, say, store, storedSession, dateFormat, request, IST,
+  $, h, makeT, localeOf, applyTexts, say, store, storedSession, dateFormat, request, IST, logout, sendLogouts,
 } from '../common/dom.js';
 
 const API = '/api/v1';
@@ -30,6 +30,7 @@ let otp = null; // { request_id, phone }
 const saveDraft = () => store.set(session, 'mitan.draft', draft);
 
 const sessionInfo = () => storedSession(local, 'mitan.session');
+const LOGOUTS = 'mitan.logouts'; // sign-outs still to send (../common/dom.js logout)
 
 // ---- text ----
 const STR = {}; // lang -> strings, loaded on demand
@@ -375,8 +376,12 @@ function wire() {
     applyLang();
     render();
   });
+  // The session ends on the server too; offline, this browser forgets it at once and the
+  // sign-out is sent on the next load or when the network returns.
   $('#logout').addEventListener('click', () => {
+    const token = sessionInfo()?.token;
     store.set(local, 'mitan.session', null);
+    logout(API, token, local, LOGOUTS);
     otp = null;
     sayNext(t('loggedOut'), 'ok');
     go('service');
@@ -412,6 +417,7 @@ function wire() {
   });
 
   window.addEventListener('hashchange', () => { moved = true; render(); });
+  window.addEventListener('online', () => sendLogouts(API, local, LOGOUTS));
 }
 
 // ---- the parts loaded on demand: each gets this toolbox ----
@@ -439,6 +445,7 @@ if (await loadLang(lang).then(() => true, () => false)) {
   applyLang();
   wire();
   render();
+  sendLogouts(API, local, LOGOUTS);
 } else { // without its strings the app cannot speak: say so in both languages
   $('#boot')?.remove();
   $('#msg').className = 'msg error';
