@@ -40,12 +40,14 @@ static void upload_reply(struct http_req *r, int status, const char *const *extr
 }
 
 /* 412 unless the client speaks tus 1.0.0. */
-static int upload_check_version(struct http_req *r)
+static int upload_check_version_or_reply(struct http_req *r)
 {
 	const char *v = http_header(r, "Tus-Resumable");
 	if (v && strcmp(v, TUS_VERSION) == 0)
 		return 0;
-	http_error(r, 412, "tus_version", "send Tus-Resumable: 1.0.0");
+	/* tus 1.0: a 412 names the versions the server speaks. */
+	const char *headers[] = {"Tus-Version", TUS_VERSION, NULL};
+	http_error_headers(r, 412, "tus_version", headers, "send Tus-Resumable: %s", TUS_VERSION);
 	return -1;
 }
 
@@ -183,7 +185,7 @@ void upload_create(struct http_req *r)
 	PGresult *res = NULL;
 	int created = 0;
 
-	if (upload_check_version(r) != 0)
+	if (upload_check_version_or_reply(r) != 0)
 		goto out;
 	if (http_header(r, "Upload-Defer-Length")) {
 		http_error(r, 400, "defer_length_unsupported",
@@ -511,7 +513,7 @@ void upload_patch(struct http_req *r)
 	enum db_status st;
 	const char *id = r->params[0];
 
-	if (upload_check_version(r) != 0)
+	if (upload_check_version_or_reply(r) != 0)
 		goto out;
 	const char *ctype = http_header(r, "Content-Type");
 	if (!ctype || strcasecmp(ctype, "application/offset+octet-stream") != 0) {
@@ -656,7 +658,7 @@ void upload_delete(struct http_req *r)
 {
 	struct upload_row u;
 	int locked = 0;
-	if (upload_check_version(r) != 0)
+	if (upload_check_version_or_reply(r) != 0)
 		return;
 	if (!docstore_id_ok(r->params[0])) {
 		http_error(r, 404, "not_found", "no such upload");

@@ -33,6 +33,8 @@ static void usage(void)
 	    "  migrate           apply sql/NNN_*.sql in order, each once\n"
 	    "  seed [--demo]     load the service catalogue; --demo adds the demo city (Raipur) and its accounts\n"
 	    "  worker [--once]   run jobs and deliver SMS; --once runs what is due now and exits\n"
+	    "  check-config      print every setting, its value and where it came from, then the unsafe ones;\n"
+	    "                    exits 1 when MITAN_ENV is prod and a setting is unsafe\n"
 	    "  plan --solomon FILE [--seed S] [--time-limit SECONDS] [--iterations N]\n"
 	    "                    plan routes for a Solomon VRPTW instance; prints JSON\n"
 	    "  plan --date YYYY-MM-DD [--zone Z] [--seed S] [--time-limit SECONDS] [--baseline]\n"
@@ -41,8 +43,25 @@ static void usage(void)
 	config_usage();
 }
 
-/* Loads everything a command needs: configuration, logging, clock, secret, database. */
-static int startup(const char *config_file, int need_secret)
+/* A production server or worker does not start on settings meant for development or
+ * unsafe in front of the public; each is named on a line of its own. */
+static int startup_safe_or_refuse(void)
+{
+	if (config_is_dev())
+		return 0;
+	int n = config_unsafe(stderr, "mitan: unsafe in prod: ");
+	if (n == 0)
+		return 0;
+	fprintf(stderr,
+	        "mitan: refusing to start with %d unsafe setting%s (`mitan check-config` shows them all; "
+	        "MITAN_ENV=dev for a development server)\n",
+	        n, n == 1 ? "" : "s");
+	return -1;
+}
+
+/* Loads everything a command needs: configuration, logging, clock, secret, database.
+ * `serving`: serve and worker, which face the public and refuse unsafe production settings. */
+static int startup(const char *config_file, int need_secret, int serving)
 {
 	char err[512];
 	enum log_level level;
@@ -50,8 +69,16 @@ static int startup(const char *config_file, int need_secret)
 		fprintf(stderr, "mitan: configuration error: %s\n", err);
 		return -1;
 	}
+	/* Before the secret is loaded: a missing one must be refused, not made afresh. */
+	if (serving && startup_safe_or_refuse() != 0)
+		return -1;
 	log_level_parse(cfg.log_level, &level);
 	log_set_level(level);
+	if (cfg.now[0] && !config_is_dev()) {
+		fprintf(stderr,
+		        "mitan: configuration error: MITAN_NOW is honoured only when MITAN_ENV is dev or test\n");
+		return -1;
+	}
 	if (cfg.now[0] && clock_set(cfg.now) != 0) {
 		fprintf(stderr, "mitan: configuration error: MITAN_NOW must be an RFC 3339 timestamp, got \"%s\"\n",
 		        cfg.now);
@@ -59,7 +86,7 @@ static int startup(const char *config_file, int need_secret)
 	}
 	if (need_secret) {
 		char path[4096];
-		snprintf(path, sizeof path, "%s/secret.key", cfg.data);
+		config_secret_path(path, sizeof path);
 		if (crypto_secret_init(path, err, sizeof err) != 0) {
 			fprintf(stderr, "mitan: %s (is MITAN_DATA=%s a writable directory?)\n", err, cfg.data);
 			return -1;
@@ -75,6 +102,28 @@ static int startup(const char *config_file, int need_secret)
 		return -1;
 	}
 	return 0;
+}
+
+/* The effective configuration and its unsafe settings; needs neither secret nor database. */
+static int cmd_check_config(const char *config_file)
+{
+	char err[512];
+	if (config_load(config_file, err, sizeof err) != 0) {
+		fprintf(stderr, "mitan: configuration error: %s\n", err);
+		return 1;
+	}
+	int dev = config_is_dev();
+	config_print(stdout);
+	printf("\n");
+	int n = config_unsafe(stdout, dev ? "not for prod: " : "unsafe: ");
+	if (n == 0)
+		printf("env %s: no unsafe setting\n", cfg.env);
+	else if (dev)
+		printf("env %s: %d setting%s would be refused in prod, allowed here\n", cfg.env, n, n == 1 ? "" : "s");
+	else
+		printf("env %s: %d unsafe setting%s: serve and worker refuse to start\n", cfg.env, n,
+		       n == 1 ? "" : "s");
+	return !dev && n > 0 ? 1 : 0;
 }
 
 static volatile sig_atomic_t housekeeping_stop;
@@ -144,6 +193,13 @@ int main(int argc, char **argv)
 	/* Planning a benchmark file needs neither configuration nor database. */
 	if (strcmp(cmd, "plan") == 0 && argi < argc && strncmp(argv[argi], "--solomon", 9) == 0)
 		return solomon_plan_main(argc - argi, argv + argi);
+	if (strcmp(cmd, "check-config") == 0) {
+		rc = argi < argc ? 2 : cmd_check_config(config_file);
+		if (rc == 2)
+			fprintf(stderr, "mitan: check-config takes no options\n");
+		config_free();
+		return rc;
+	}
 	if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "seed") != 0 &&
 	    strcmp(cmd, "worker") != 0 && strcmp(cmd, "plan") != 0) {
 		fprintf(stderr, "mitan: unknown command \"%s\"\n\n", cmd);
@@ -151,7 +207,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread */
-	if (startup(config_file, strcmp(cmd, "migrate") != 0) != 0)
+	int serving = strcmp(cmd, "serve") == 0 || strcmp(cmd, "worker") == 0;
+	if (startup(config_file, strcmp(cmd, "migrate") != 0, serving) != 0)
 		goto out;
 	if (strcmp(cmd, "serve") == 0) {
 		rc = cmd_serve();

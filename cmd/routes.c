@@ -100,8 +100,9 @@ const struct http_route routes[] = {
     {"GET", "/api/v1/reports/fortnightly/sealed", report_fortnightly_sealed, ROLE_COMMITTEE | ROLE_OFFICER | ROLE_ADMIN,
      0, 0},
 
-    {"GET", "/api/v1/dev/sms", account_dev_sms, 0, 0, 0},
-    {"POST", "/api/v1/dev/clock", account_dev_clock, 0, 1 * KB, JSON},
+    /* development only: the log driver's messages and the test clock; 404 in prod */
+    {"GET", "/api/v1/dev/sms", account_dev_sms, 0, 0, HTTP_DEV_ONLY},
+    {"POST", "/api/v1/dev/clock", account_dev_clock, 0, 1 * KB, JSON | HTTP_DEV_ONLY},
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

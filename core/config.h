@@ -4,6 +4,7 @@
 #define MITAN_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct config {
 	char *env;          /* prod, dev or test */
@@ -64,5 +65,12 @@ void config_free(void);
 /* Prints every setting with its default and description. */
 void config_usage(void);
 int config_is_dev(void); /* env is dev or test */
+/* Writes every setting, its value (secrets masked) and where it came from, one a line. */
+void config_print(FILE *f);
+/* Writes one line, after `prefix`, for each setting unsafe in production (whatever the
+ * env), naming the setting and what to do; returns how many. */
+int config_unsafe(FILE *f, const char *prefix);
+/* Where the installation secret lives: <data>/secret.key. */
+void config_secret_path(char *out, size_t outlen);
 
 #endif

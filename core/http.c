@@ -18,6 +18,28 @@ static struct mg_context *http_ctx;
 static const struct http_route *http_routes;
 static size_t http_nroutes;
 
+/* The browser-facing headers of every reply: the API's here, the static files' through
+ * civetweb's additional_header (http_start), so pages and data say the same.
+ * The policy allows what the pages use and no more: their own scripts, styles, images and
+ * API calls; by hash, the resident page's inline boot script (it preloads the modules before
+ * anything is drawn) and the landing page's inline style (edit either and its hash must follow:
+ * the browser tests report the violation); data: for the empty favicon, blob: for the receipt
+ * image fetched with the bearer token; no plugins, no <base>, no framing. */
+#define HTTP_CSP                                                                                                       \
+	"default-src 'self'; "                                                                                         \
+	"script-src 'self' 'sha256-XQrHHC6Jx0smyuDRnbaFqApLaT8wVDLEVmxhyBuevZc='; "                                    \
+	"style-src 'self' 'sha256-1HTijvcS7r1oDNsk5LGd5WJzL4lz4OgqWJIGrqeZd/s='; "                                     \
+	"img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+/* The resident page asks for the location; the agent app photographs documents. */
+#define HTTP_PERMISSIONS                                                                                               \
+	"geolocation=(self), camera=(self), microphone=(), payment=(), usb=(), serial=(), hid=(), "                    \
+	"midi=(), accelerometer=(), gyroscope=(), magnetometer=(), display-capture=()"
+/* Tracking links carry their token in the path: no page ever hands its address on. */
+#define HTTP_REFERRER "no-referrer"
+#define HTTP_NOSNIFF  "nosniff"
+/* civetweb guesses a manifest as text/plain; browsers want its own type. */
+#define HTTP_MIME_TYPES ".webmanifest=application/manifest+json"
+
 void http_reply_start(struct http_req *r, int status, const char *content_type, const char *const *headers, size_t len)
 {
 	char length[32];
@@ -33,7 +55,10 @@ void http_reply_start(struct http_req *r, int status, const char *content_type, 
 	mg_response_header_add(r->conn, "Content-Length", length, -1);
 	mg_response_header_add(r->conn, "X-Request-Id", r->request_id, -1);
 	mg_response_header_add(r->conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add(r->conn, "X-Content-Type-Options", "nosniff", -1);
+	mg_response_header_add(r->conn, "X-Content-Type-Options", HTTP_NOSNIFF, -1);
+	mg_response_header_add(r->conn, "Content-Security-Policy", HTTP_CSP, -1);
+	mg_response_header_add(r->conn, "Permissions-Policy", HTTP_PERMISSIONS, -1);
+	mg_response_header_add(r->conn, "Referrer-Policy", HTTP_REFERRER, -1);
 	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
 		mg_response_header_add(r->conn, headers[i], headers[i + 1], -1);
 	mg_response_header_send(r->conn);
@@ -114,6 +139,15 @@ void http_error(struct http_req *r, int status, const char *code, const char *fm
 	const char *headers[] = {"Retry-After", seconds, NULL};
 	va_start(ap, fmt);
 	http_error_v(r, status, code, NULL, status == 429 || status == 503 ? headers : NULL, fmt, ap);
+	va_end(ap);
+}
+
+void http_error_headers(struct http_req *r, int status, const char *code, const char *const *headers, const char *fmt,
+                        ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	http_error_v(r, status, code, NULL, headers, fmt, ap);
 	va_end(ap);
 }
 
@@ -664,6 +698,38 @@ static int http_has_body(const char *method)
 	return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
 }
 
+/* Development routes (the log driver's messages, the test clock) are not part of a production
+ * server at all: there they are unknown paths, whatever their handlers would check. */
+static int http_route_exists(const struct http_route *route)
+{
+	return !(route->flags & HTTP_DEV_ONLY) || config_is_dev();
+}
+
+/* Room for every method of one path, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS". */
+#define HTTP_ALLOW_MAX 64
+
+/* The methods the table has for `path`, for the Allow header of a 405 ("GET, HEAD, POST"); HEAD
+ * comes with GET because the dispatcher answers it. */
+static void http_allowed(const char *path, char *out, size_t outlen)
+{
+	struct http_req probe;
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < http_nroutes; i++) {
+		const struct http_route *route = &http_routes[i];
+		memset(&probe, 0, sizeof probe);
+		if (!http_route_exists(route) || !http_match(route->pattern, path, &probe))
+			continue;
+		for (int k = 0; k < HTTP_MAX_PARAMS; k++)
+			free(probe.params[k]);
+		const char *head = strcmp(route->method, "GET") == 0 ? ", HEAD" : "";
+		int n = snprintf(out + len, outlen - len, "%s%s%s", len ? ", " : "", route->method, head);
+		if (n < 0 || (size_t)n >= outlen - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
 static int http_handle(struct mg_connection *conn, void *cbdata)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -671,6 +737,7 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	const struct http_route *route = NULL;
 	int method_mismatch = 0;
 	unsigned char rid[8];
+	char allow[HTTP_ALLOW_MAX];
 
 	(void)cbdata;
 	memset(&r, 0, sizeof r);
@@ -685,7 +752,7 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	http_client_addr(&r, ri);
 
 	for (size_t i = 0; i < http_nroutes; i++) {
-		if (!http_match(http_routes[i].pattern, r.path, &r))
+		if (!http_route_exists(&http_routes[i]) || !http_match(http_routes[i].pattern, r.path, &r))
 			continue;
 		if (strcmp(http_routes[i].method, r.method) == 0 ||
 		    (strcmp(http_routes[i].method, "GET") == 0 && strcmp(r.method, "HEAD") == 0)) {
@@ -699,10 +766,14 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 		}
 	}
 	if (!route) {
-		if (method_mismatch)
-			http_error(&r, 405, "method_not_allowed", "%s is not allowed on %s", r.method, r.path);
-		else
+		if (method_mismatch) {
+			http_allowed(r.path, allow, sizeof allow);
+			const char *headers[] = {"Allow", allow, NULL};
+			http_error_headers(&r, 405, "method_not_allowed", headers,
+			                   "%s is not allowed on %s (allowed: %s)", r.method, r.path, allow);
+		} else {
 			http_error(&r, 404, "not_found", "no such resource");
+		}
 		goto out;
 	}
 	if (http_has_body(r.method) && !(route->flags & HTTP_STREAM)) {
@@ -773,7 +844,10 @@ int http_start(const struct http_route *routes, size_t nroutes, const char *cons
 	    "static_file_max_age",
 	    "300",
 	    "additional_header",
-	    "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer",
+	    "X-Content-Type-Options: " HTTP_NOSNIFF "\r\nReferrer-Policy: " HTTP_REFERRER
+	    "\r\nContent-Security-Policy: " HTTP_CSP "\r\nPermissions-Policy: " HTTP_PERMISSIONS,
+	    "extra_mime_types",
+	    HTTP_MIME_TYPES,
 	    NULL,
 	};
 	memset(&callbacks, 0, sizeof callbacks);

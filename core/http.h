@@ -39,6 +39,7 @@ enum http_route_flags {
 	HTTP_OPTIONAL_AUTH = 1 << 1, /* authenticate when a token is given, anonymous otherwise */
 	HTTP_JSON_OPTIONAL = 1 << 2, /* a JSON object body may be sent, or none */
 	HTTP_STREAM = 1 << 3,        /* the dispatcher reads no body: the handler streams it with http_read */
+	HTTP_DEV_ONLY = 1 << 4,      /* exists only when env is dev or test: elsewhere a 404 like any unknown path */
 };
 
 struct http_route {
@@ -62,6 +63,9 @@ void http_reply_headers(struct http_req *r, int status, const char *content_type
                         const void *data, size_t len);
 void http_error(struct http_req *r, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* http_error with extra header pairs ({name, value, …, NULL}), e.g. what a 412 expects. */
+void http_error_headers(struct http_req *r, int status, const char *code, const char *const *headers, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
 /* 400 naming the field. */
 void http_error_field(struct http_req *r, const char *field, const char *message);
 /* The reply for a failed database call: 503, 409, 400 or 500. */

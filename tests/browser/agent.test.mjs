@@ -39,10 +39,15 @@ test('an agent walks a visit, the upload survives losing the network and a reloa
   const docs = mandatoryDocs();
   const pdf = fakePdf(900 * 1024); // four chunks of 256 KB
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'hi-IN' });
+  // A Content-Security-Policy the page breaks counts as a script error (the policy allows only
+  // what the pages need; a new inline script or style attribute would be refused in the field).
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI || 'inline'}`)));
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (/Content Security Policy|CSP violation|Permissions-Policy/i.test(m.text())) errors.push(m.text()); });
   page.on('dialog', (d) => d.accept('resident will bring the rest to the office'));
   try {
     await page.goto(`${BASE}/agent/`);

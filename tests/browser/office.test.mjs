@@ -48,11 +48,16 @@ async function sizeOf(path) {
 }
 async function desk({ locale = 'hi-IN' } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, locale, timezoneId: 'Asia/Kolkata' });
+  // A Content-Security-Policy the page breaks counts as a script error (the policy allows only
+  // what the pages need; a new inline script or style attribute would be refused in the field).
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI || 'inline'}`)));
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
   const errors = [];
   const visits = []; // [page path, Set of /office/ and /common/ paths it loaded]
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (/Content Security Policy|CSP violation|Permissions-Policy/i.test(m.text())) errors.push(m.text()); });
   page.on('request', (req) => {
     const { pathname } = new URL(req.url());
     if (!(pathname.startsWith('/office/') || pathname.startsWith('/common/')) || req.resourceType() === 'image') return;

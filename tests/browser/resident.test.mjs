@@ -38,10 +38,15 @@ async function phone({ timezoneId = 'Asia/Kolkata', locale = 'hi-IN' } = {}) {
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true,
     locale, timezoneId, extraHTTPHeaders: { 'X-Forwarded-For': randomAddr() },
   });
+  // A Content-Security-Policy the page breaks counts as a script error (the policy allows only
+  // what the pages need; a new inline script or style attribute would be refused in the field).
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation',
+    (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI || 'inline'}`)));
   const page = await context.newPage();
   page.setDefaultTimeout(10000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (/Content Security Policy|CSP violation|Permissions-Policy/i.test(m.text())) errors.push(m.text()); });
   return { context, page, errors };
 }
 const shot = (page, name) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });

@@ -14,6 +14,8 @@ function setAttrs(el, attrs) {
     if (v == null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.setAttribute('class', v);
+    // Through the CSSOM: the Content-Security-Policy refuses style="" attributes, not this.
+    else if (k === 'style') el.style.cssText = v;
     else if (v === true) el.setAttribute(k, '');
     else el.setAttribute(k, v);
   }
