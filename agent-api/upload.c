@@ -169,8 +169,7 @@ static int upload_parse_meta(struct http_req *r, struct upload_meta *m)
  * cannot both take the last slot (a single INSERT … SELECT … WHERE count < N would read one
  * snapshot and let both through). FOR NO KEY UPDATE leaves the key-share locks of foreign
  * keys (positions, events) unblocked. 0 when the row is inserted (uncommitted), -1 replied. */
-static int upload_take_quota_or_reply(struct http_req *r, const struct db_args *ins, long long length,
-                                      const char *now)
+static int upload_take_quota_or_reply(struct http_req *r, const struct db_args *ins, long long length, const char *now)
 {
 	static const char q_lock[] = "SELECT id FROM agent WHERE id = $1 FOR NO KEY UPDATE";
 	/* The agent's open uploads, and the seconds until enough of them (oldest first) have
@@ -781,11 +780,14 @@ static int upload_expire_one(const char *id, const char *now)
 	    "   AND NOT EXISTS (SELECT 1 FROM document d WHERE d.storage_key = u.id)";
 	static const char q_forget[] =
 	    "WITH u AS (DELETE FROM upload u WHERE u.id = $1 AND u.status = 'open' AND u.expires_at <= $2::timestamptz "
-	    "           RETURNING u.id, u.district_id, u.booking_id, u.agent_id, u.document_code, u.length, u.\"offset\", "
+	    "           RETURNING u.id, u.district_id, u.booking_id, u.agent_id, u.document_code, u.length, "
+	    "u.\"offset\", "
 	    "                     u.expires_at) "
 	    "SELECT audit_write(u.district_id, $2::timestamptz, 'system', NULL, 'upload.expired', 'upload', u.id, "
-	    "                   jsonb_build_object('booking', b.reference, 'agent', u.agent_id, 'code', u.document_code, "
-	    "                                      'length', u.length, 'offset', u.\"offset\", 'expired_at', u.expires_at)) "
+	    "                   jsonb_build_object('booking', b.reference, 'agent', u.agent_id, 'code', "
+	    "u.document_code, "
+	    "                                      'length', u.length, 'offset', u.\"offset\", 'expired_at', "
+	    "u.expires_at)) "
 	    "FROM u JOIN booking b ON b.id = u.booking_id";
 	const char *p[] = {id, now};
 	enum db_status st;

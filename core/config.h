@@ -49,7 +49,7 @@ struct config {
 	long upload_max_bytes;
 	long upload_open_max;       /* open uploads per agent */
 	long upload_open_bytes_max; /* declared bytes across an agent's open uploads */
-	char *upload_key; /* 64 hex chars (AES-256); empty = derived from the installation secret */
+	char *upload_key;           /* 64 hex chars (AES-256); empty = derived from the installation secret */
 	long signed_link_seconds;
 	long visit_code_max_attempts;
 	/* planning */
