@@ -209,22 +209,22 @@ static int upload_take_quota_or_reply(struct http_req *r, const struct db_args *
 		http_error_db(r, st);
 		goto out;
 	}
-	long long open = db_col_ll(res, 0, "open_count"), bytes = db_col_ll(res, 0, "open_bytes");
+	long long open_count = db_col_ll(res, 0, "open_count"), open_bytes = db_col_ll(res, 0, "open_bytes");
 	snprintf(retry, sizeof retry, "%lld", db_col_ll(res, 0, "retry_after"));
 	const char *h[] = {"Retry-After", retry, NULL};
-	if (open >= cfg.upload_open_max) {
+	if (open_count >= cfg.upload_open_max) {
 		http_error_headers(r, 429, "upload_quota", h,
 		                   "you have %lld open uploads, the most allowed (upload_open_max %ld): finish or "
 		                   "terminate one, or retry when your oldest expires",
-		                   open, cfg.upload_open_max);
+		                   open_count, cfg.upload_open_max);
 		goto out;
 	}
-	if (bytes + length > cfg.upload_open_bytes_max) {
+	if (open_bytes + length > cfg.upload_open_bytes_max) {
 		http_error_headers(r, 429, "upload_quota", h,
 		                   "your open uploads declare %lld bytes; with this one they would pass the %ld "
 		                   "allowed (upload_open_bytes_max): finish or terminate one, or retry when your "
 		                   "oldest expires",
-		                   bytes, cfg.upload_open_bytes_max);
+		                   open_bytes, cfg.upload_open_bytes_max);
 		goto out;
 	}
 	st = db_run(q_insert, ins->n, ins->v);
