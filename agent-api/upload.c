@@ -163,6 +163,83 @@ static int upload_parse_meta(struct http_req *r, struct upload_meta *m)
 	return 0;
 }
 
+/* The agent's quotas of open uploads, checked and taken in one transaction. The agent's row
+ * is locked first, in a statement of its own: under READ COMMITTED the count that follows
+ * then sees every creation committed before the lock was granted, so two creations at once
+ * cannot both take the last slot (a single INSERT … SELECT … WHERE count < N would read one
+ * snapshot and let both through). FOR NO KEY UPDATE leaves the key-share locks of foreign
+ * keys (positions, events) unblocked. 0 when the row is inserted (uncommitted), -1 replied. */
+static int upload_take_quota_or_reply(struct http_req *r, const struct db_args *ins, long long length, const char *now)
+{
+	static const char q_lock[] = "SELECT id FROM agent WHERE id = $1 FOR NO KEY UPDATE";
+	/* The agent's open uploads, and the seconds until enough of them (oldest first) have
+	 * expired for this one to fit both quotas. */
+	static const char q_quota[] =
+	    "SELECT coalesce(max(o.n_open), 0) AS open_count, coalesce(max(o.n_bytes), 0) AS open_bytes, "
+	    "       greatest(1, ceil(extract(epoch FROM min(o.expires_at) FILTER ("
+	    "         WHERE o.n_open - o.k < $3 AND o.n_bytes - o.freed + $4 <= $5) - $2::timestamptz)))::bigint "
+	    "         AS retry_after "
+	    "FROM (SELECT u.expires_at, count(*) OVER () AS n_open, sum(u.length) OVER () AS n_bytes, "
+	    "             row_number() OVER w AS k, sum(u.length) OVER w AS freed "
+	    "        FROM upload u WHERE u.agent_id = $1 AND u.status = 'open' AND u.expires_at > $2::timestamptz "
+	    "      WINDOW w AS (ORDER BY u.expires_at, u.id)) o";
+	static const char q_insert[] =
+	    "INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
+	    "                    stored, created_at, updated_at, expires_at) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
+	    "        $10::timestamptz + make_interval(hours => $11))";
+	struct db_args lock = {0}, quota = {0};
+	PGresult *res = NULL;
+	enum db_status st;
+	char retry[24];
+	int rc = -1;
+
+	db_arg_ll(&lock, r->auth.id);
+	db_arg_ll(&quota, r->auth.id);
+	db_arg_text(&quota, now);
+	db_arg_ll(&quota, cfg.upload_open_max);
+	db_arg_ll(&quota, length);
+	db_arg_ll(&quota, cfg.upload_open_bytes_max);
+	st = db_begin();
+	if (st == DB_OK)
+		st = db_run(q_lock, lock.n, lock.v);
+	if (st == DB_OK)
+		res = db_exec(q_quota, quota.n, quota.v, &st);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	long long open_count = db_col_ll(res, 0, "open_count"), open_bytes = db_col_ll(res, 0, "open_bytes");
+	snprintf(retry, sizeof retry, "%lld", db_col_ll(res, 0, "retry_after"));
+	const char *h[] = {"Retry-After", retry, NULL};
+	if (open_count >= cfg.upload_open_max) {
+		http_error_headers(r, 429, "upload_quota", h,
+		                   "you have %lld open uploads, the most allowed (upload_open_max %ld): finish or "
+		                   "terminate one, or retry when your oldest expires",
+		                   open_count, cfg.upload_open_max);
+		goto out;
+	}
+	if (open_bytes + length > cfg.upload_open_bytes_max) {
+		http_error_headers(r, 429, "upload_quota", h,
+		                   "your open uploads declare %lld bytes; with this one they would pass the %ld "
+		                   "allowed (upload_open_bytes_max): finish or terminate one, or retry when your "
+		                   "oldest expires",
+		                   open_bytes, cfg.upload_open_bytes_max);
+		goto out;
+	}
+	st = db_run(q_insert, ins->n, ins->v);
+	if (st != DB_OK) {
+		http_error_db(r, st);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		db_rollback();
+	PQclear(res);
+	return rc;
+}
+
 void upload_create(struct http_req *r)
 {
 	/* The visit must be this agent's and at the door; the document on its checklist. */
@@ -171,11 +248,7 @@ void upload_create(struct http_req *r)
 	    "       EXISTS (SELECT 1 FROM service_document sd WHERE sd.service_code = b.service_code AND sd.code = $3) "
 	    "         AS on_checklist "
 	    "FROM booking b WHERE b.reference = $1 AND b.agent_id = $2";
-	static const char q_insert[] =
-	    "INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, "
-	    "                    stored, created_at, updated_at, expires_at) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, decode($8, 'hex'), $9, $10, $10, "
-	    "        $10::timestamptz + make_interval(hours => $11))";
+	static const char q_forget[] = "DELETE FROM upload WHERE id = $1 AND status = 'open'";
 	struct upload_meta m;
 	struct db_args visit = {0}, ins = {0};
 	long long length = 0, stored = 0;
@@ -183,7 +256,6 @@ void upload_create(struct http_req *r)
 	char id[DOCSTORE_ID_LEN + 1], now[40], location[80];
 	enum db_status st;
 	PGresult *res = NULL;
-	int created = 0;
 
 	if (upload_check_version_or_reply(r) != 0)
 		goto out;
@@ -198,6 +270,12 @@ void upload_create(struct http_req *r)
 	}
 	if (length > cfg.upload_max_bytes) {
 		http_error(r, 413, "too_large", "a document may have at most %ld bytes", cfg.upload_max_bytes);
+		goto out;
+	}
+	/* Larger than the whole quota: waiting would never help, so not a 429. */
+	if (length > cfg.upload_open_bytes_max) {
+		http_error(r, 413, "too_large", "a document may have at most %ld bytes (upload_open_bytes_max)",
+		           cfg.upload_open_bytes_max);
 		goto out;
 	}
 	if (upload_parse_meta(r, &m) != 0)
@@ -231,11 +309,6 @@ void upload_create(struct http_req *r)
 		goto out;
 	}
 	crypto_hex(raw, sizeof raw, id);
-	if (docstore_create(id, &stored) != 0) {
-		http_error(r, 500, "storage_unavailable", "documents cannot be stored right now");
-		goto out;
-	}
-	created = 1;
 	clock_now_text(now, sizeof now);
 	db_arg_text(&ins, id);
 	db_arg_text(&ins, db_col(res, 0, "id"));
@@ -245,15 +318,25 @@ void upload_create(struct http_req *r)
 	db_arg_text(&ins, m.filename);
 	db_arg_ll(&ins, length);
 	db_arg_text(&ins, m.sha256);
-	db_arg_ll(&ins, stored);
+	db_arg_ll(&ins, DOCSTORE_HEADER); /* a new file holds its header only (docstore_create) */
 	db_arg_text(&ins, now);
 	db_arg_ll(&ins, UPLOAD_LIFETIME_HOURS);
-	st = db_run(q_insert, ins.n, ins.v);
+	if (upload_take_quota_or_reply(r, &ins, length, now) != 0)
+		goto out;
+	st = db_commit();
 	if (st != DB_OK) {
 		http_error_db(r, st);
 		goto out;
 	}
-	created = 0;
+	/* The row first, then the file: a crash between leaves a row without a file, which
+	 * refuses its PATCHes and is removed when it expires; the other way round would leave
+	 * a file no row names, which nothing would ever remove. */
+	if (docstore_create(id, &stored) != 0) {
+		const char *p[] = {id};
+		db_run(q_forget, 1, p);
+		http_error(r, 500, "storage_unavailable", "documents cannot be stored right now");
+		goto out;
+	}
 	snprintf(location, sizeof location, "/api/v1/agent/uploads/%s", id);
 	const char *h[] = {"Location",
 	                   location,
@@ -264,8 +347,6 @@ void upload_create(struct http_req *r)
 	                   NULL};
 	upload_reply(r, 201, h);
 out:
-	if (created)
-		docstore_remove(id);
 	PQclear(res);
 }
 
@@ -680,4 +761,93 @@ void upload_delete(struct http_req *r)
 out:
 	if (locked)
 		upload_lock(r->params[0], 0);
+}
+
+/* ---- expiry ---- */
+
+#define UPLOAD_EXPIRE_BATCH   100 /* expired uploads read per query */
+#define UPLOAD_EXPIRE_BATCH_S "100"
+
+/* Removes one expired upload, the file before the row: a crash between leaves an expired row
+ * without a file, which every request answers with 410 and the next run removes (a missing
+ * file is no error); the other way round would leave a file no row names. Under the upload's
+ * lock, so a PATCH that began before the expiry finishes first (and may make it a document,
+ * which is then kept). 1 removed, 0 skipped, -1 database failure. */
+static int upload_expire_one(const char *id, const char *now)
+{
+	static const char q_due[] =
+	    "SELECT 1 FROM upload u WHERE u.id = $1 AND u.status = 'open' AND u.expires_at <= $2::timestamptz "
+	    "   AND NOT EXISTS (SELECT 1 FROM document d WHERE d.storage_key = u.id)";
+	static const char q_forget[] =
+	    "WITH u AS (DELETE FROM upload u WHERE u.id = $1 AND u.status = 'open' AND u.expires_at <= $2::timestamptz "
+	    "           RETURNING u.id, u.district_id, u.booking_id, u.agent_id, u.document_code, u.length, "
+	    "u.\"offset\", "
+	    "                     u.expires_at) "
+	    "SELECT audit_write(u.district_id, $2::timestamptz, 'system', NULL, 'upload.expired', 'upload', u.id, "
+	    "                   jsonb_build_object('booking', b.reference, 'agent', u.agent_id, 'code', "
+	    "u.document_code, "
+	    "                                      'length', u.length, 'offset', u.\"offset\", 'expired_at', "
+	    "u.expires_at)) "
+	    "FROM u JOIN booking b ON b.id = u.booking_id";
+	const char *p[] = {id, now};
+	enum db_status st;
+	int rc = 0;
+
+	if (upload_lock(id, 1) != 0)
+		return 0; /* being written: the next run */
+	PGresult *res = db_exec(q_due, 2, p, &st);
+	if (st != DB_OK) {
+		rc = -1;
+		goto out;
+	}
+	if (PQntuples(res) != 1)
+		goto out; /* finished, terminated or removed by another worker meanwhile */
+	if (docstore_remove(id) != 0) {
+		log_error("upload %s expired but its file cannot be removed; kept for the next run", id);
+		goto out;
+	}
+	st = db_run(q_forget, 2, p);
+	if (st != DB_OK) {
+		rc = -1;
+		goto out;
+	}
+	rc = 1;
+out:
+	PQclear(res);
+	upload_lock(id, 0);
+	return rc;
+}
+
+enum db_status upload_expire(const char *now, int *removed)
+{
+	static const char q_expired[] =
+	    "SELECT id FROM upload WHERE status = 'open' AND expires_at <= $1::timestamptz AND id > $2 "
+	    " ORDER BY id LIMIT " UPLOAD_EXPIRE_BATCH_S;
+	char after[DOCSTORE_ID_LEN + 1] = "";
+	enum db_status st = DB_OK;
+	int n;
+
+	*removed = 0;
+	if (docstore_init() != 0) {
+		log_error("upload expiry: the document store is unavailable");
+		return DB_FAILED;
+	}
+	do {
+		const char *p[] = {now, after};
+		PGresult *res = db_exec(q_expired, 2, p, &st);
+		if (st != DB_OK)
+			return st;
+		n = PQntuples(res);
+		for (int i = 0; i < n && st == DB_OK; i++) {
+			const char *id = db_col(res, i, "id");
+			int one = upload_expire_one(id, now);
+			if (one < 0)
+				st = DB_FAILED;
+			else
+				*removed += one;
+			snprintf(after, sizeof after, "%s", id);
+		}
+		PQclear(res);
+	} while (n == UPLOAD_EXPIRE_BATCH && st == DB_OK);
+	return st;
 }

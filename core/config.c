@@ -88,6 +88,12 @@ static const struct config_entry config_table[] = {
     INT(visit_notice_hour, 7, 0, 23, "local hour of the visit-day SMS (agent name and visit code)"),
     STR(upload_dir, "", NULL, "where encrypted documents are kept; empty = <data>/uploads"),
     INT(upload_max_bytes, 20971520, 1024, 1073741824, "largest document upload"),
+    INT(upload_open_max, 20, 1, 10000,
+        "open (unfinished, unexpired) uploads per agent: a day's visits with a few documents each, some "
+        "resumed later; more is a stuck or misused handset, refused with 429"),
+    INT(upload_open_bytes_max, 209715200, 1024, 1099511627776,
+        "bytes declared across an agent's open uploads: ten files of the largest size, several days of "
+        "phone photos and scans; bounds the disk one handset can hold for 48 h"),
     SECRET(upload_key, CONFIG_KEY, "AES-256 key of documents at rest, 64 hex chars; empty = derived from the secret"),
     INT(signed_link_seconds, 300, 10, 86400, "lifetime of an officer's signed document link"),
     INT(visit_code_max_attempts, 5, 1, 20, "wrong visit codes allowed at one door"),

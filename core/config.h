@@ -47,7 +47,9 @@ struct config {
 	/* field agents and documents */
 	char *upload_dir; /* empty = data/uploads */
 	long upload_max_bytes;
-	char *upload_key; /* 64 hex chars (AES-256); empty = derived from the installation secret */
+	long upload_open_max;       /* open uploads per agent */
+	long upload_open_bytes_max; /* declared bytes across an agent's open uploads */
+	char *upload_key;           /* 64 hex chars (AES-256); empty = derived from the installation secret */
 	long signed_link_seconds;
 	long visit_code_max_attempts;
 	/* planning */

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "scheduler/sms.h"
 #include "util.h"
+#include "agent-api/upload.h"
 #include "booking/change.h"
 
 #define SCHED_PLAN_EVERY_US    (30LL * 1000000) /* recurring jobs are enqueued this often */
@@ -193,6 +194,9 @@ static enum db_status sched_job_exec(const char *kind, const char *district, con
 	*count = 0;
 	if (strcmp(kind, "visit_day") == 0 && district && day)
 		return sched_visit_day(district, day, now, count);
+	/* Files are removed here, in C: the database never sees the document store. */
+	if (strcmp(kind, "upload_cleanup") == 0)
+		return upload_expire(now, count);
 	if (strcmp(kind, "visit_reminder") == 0 && district && day) {
 		const char *p[] = {district, day, now};
 		res = db_exec(q_reminders, 3, p, &st);

@@ -15,7 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import YAML from 'yaml';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -566,6 +566,16 @@ test('tus uploads, the officer\'s signed link and the document', async () => {
   expect(await create(good, bytes.length, { 'Upload-Defer-Length': '1' }), 400, 'defer_length_unsupported');
   const early = makeVisit(AGENT, { status: 'assigned', hour: 16 });
   expect(await create({ ...good, reference: early.reference }), 409, 'wrong_state');
+  // Over the quota of open uploads (20 by default): rows made with SQL, removed again.
+  const filler = Array.from({ length: 20 }, () => randomBytes(16).toString('hex'));
+  sql(`INSERT INTO upload (id, booking_id, district_id, agent_id, document_code, filename, length, sha256, created_at,
+                           updated_at, expires_at)
+       SELECT f, b.id, b.district_id, b.agent_id, ${lit(doc)}, 'filler.pdf', 1000, decode(repeat('00', 32), 'hex'), now(),
+              now(), now() + interval '1 hour'
+         FROM booking b, unnest(ARRAY[${filler.map(lit).join(',')}]) f WHERE b.reference = ${lit(ref)}`);
+  const full = expect(await create(good), 429, 'upload_quota');
+  assert.ok(Number(full.headers.get('retry-after')) > 0);
+  sql(`DELETE FROM upload WHERE id IN (${filler.map(lit).join(',')})`);
 
   // The officer's link, and the document through it.
   const link = expect(await call('GET /api/v1/bookings/{reference}/documents/{code}/link', { token: tokens.officer, params: { reference: ref, code: doc } }), 200);
