@@ -111,7 +111,7 @@ start_nginx() {
 		echo "daemon off; worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log warn;"
 		echo "events { worker_connections 512; }"
 		echo "http {"
-		echo "  include /etc/nginx/mime.types; default_type application/octet-stream;"
+		echo "  include /etc/nginx/mime.types; default_type application/octet-stream; access_log $dir/access.log;"
 		for t in client_body proxy fastcgi uwsgi scgi; do echo "  ${t}_temp_path $dir/tmp/$t;"; done
 		echo "  include $conf;"
 		echo "}"
@@ -124,7 +124,7 @@ start_nginx() {
 		kill -0 "$nginx_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$dir/error.log"
+	tail -20 "$dir/error.log"
 	unset MITAN_TLS_URL
 	return 1
 }
