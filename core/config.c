@@ -62,6 +62,8 @@ static const struct config_entry config_table[] = {
     STR(sms_driver, "log", "log|http", "log keeps messages for /api/v1/dev/sms; http posts to a gateway"),
     STR(now, "", NULL, "injectable clock start (RFC 3339), honoured only when env is dev or test"),
     INT(trust_proxy, 0, 0, 1, "take the client address from X-Forwarded-For (behind nginx)"),
+    STR(trusted_proxy, "127.0.0.1", NULL,
+        "peer addresses (comma-separated) whose X-Forwarded-For and X-Request-Id are taken"),
     INT(session_hours_staff, 12, 1, 720, "lifetime of staff and agent sessions"),
     INT(session_days_resident, 30, 1, 365, "lifetime of resident sessions"),
     INT(otp_ttl_seconds, 600, 60, 600, "OTP lifetime (at most 10 minutes)"),
@@ -422,6 +424,12 @@ int config_unsafe(FILE *f, const char *prefix)
 		fprintf(f,
 		        "%sMITAN_TRUST_PROXY is 0: behind nginx every client would share one address, and the "
 		        "OTP limit per address would lock them all out; set 1\n",
+		        prefix);
+		n++;
+	} else if (!cfg.trusted_proxy[0]) {
+		fprintf(f,
+		        "%sMITAN_TRUSTED_PROXY is empty: no peer's X-Forwarded-For is taken, so every client "
+		        "would share nginx's address; set nginx's (127.0.0.1)\n",
 		        prefix);
 		n++;
 	}

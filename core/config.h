@@ -14,11 +14,12 @@ struct config {
 	long port;
 	long threads;
 	char *log_level;
-	char *public_url; /* base of tracking links */
-	char *web_root;   /* static front ends */
-	char *sms_driver; /* log or http */
-	char *now;        /* injectable clock start, RFC 3339; only for env dev/test */
-	long trust_proxy; /* take the client address from X-Forwarded-For (behind nginx) */
+	char *public_url;    /* base of tracking links */
+	char *web_root;      /* static front ends */
+	char *sms_driver;    /* log or http */
+	char *now;           /* injectable clock start, RFC 3339; only for env dev/test */
+	long trust_proxy;    /* take the client address from X-Forwarded-For (behind nginx) */
+	char *trusted_proxy; /* the peers (nginx) whose forwarded headers are taken, comma-separated */
 	long session_hours_staff;
 	long session_days_resident;
 	long otp_ttl_seconds;

@@ -562,9 +562,36 @@ fail:
 	return 0;
 }
 
-static void http_client_addr(struct http_req *r, const struct mg_request_info *ri)
+/* Whether the peer is the proxy (nginx) whose forwarded headers we take: MITAN_TRUST_PROXY=1
+ * and the peer's address is one of MITAN_TRUSTED_PROXY (default 127.0.0.1). Anyone else who
+ * can reach the loopback port (a local user, another service) speaks for itself only. */
+static int http_peer_trusted(const char *peer)
 {
-	const char *xff = cfg.trust_proxy ? mg_get_header(r->conn, "X-Forwarded-For") : NULL;
+	const char *p = cfg.trusted_proxy;
+	size_t plen = strlen(peer);
+	if (!cfg.trust_proxy || !p || !plen)
+		return 0;
+	while (*p) {
+		p += strspn(p, ", ");
+		size_t n = strcspn(p, ", ");
+		if (n == plen && strncmp(p, peer, n) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* A request id from the proxy: 8 to 64 of [0-9A-Za-z_-] (nginx's $request_id is 32 hex
+ * digits, a UUID is 36 characters). Anything else is replaced by one of ours. */
+static int http_request_id_ok(const char *s)
+{
+	size_t n = s ? strspn(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") : 0;
+	return n >= 8 && n <= HTTP_REQUEST_ID_MAX && s[n] == '\0';
+}
+
+static void http_client_addr(struct http_req *r, const struct mg_request_info *ri, int trusted)
+{
+	const char *xff = trusted ? mg_get_header(r->conn, "X-Forwarded-For") : NULL;
 	if (xff && *xff) {
 		/* nginx appends the peer it saw: the last entry is the one we can trust. */
 		const char *last = strrchr(xff, ',');
@@ -746,10 +773,16 @@ static int http_handle(struct mg_connection *conn, void *cbdata)
 	r.path = ri->local_uri;
 	r.query = ri->query_string;
 	r.started_us = clock_now_us();
-	crypto_random(rid, sizeof rid);
-	crypto_hex(rid, sizeof rid, r.request_id);
+	int trusted = http_peer_trusted(ri->remote_addr);
+	const char *given = trusted ? mg_get_header(conn, "X-Request-Id") : NULL;
+	if (http_request_id_ok(given)) {
+		snprintf(r.request_id, sizeof r.request_id, "%s", given);
+	} else {
+		crypto_random(rid, sizeof rid);
+		crypto_hex(rid, sizeof rid, r.request_id);
+	}
 	log_set_request_id(r.request_id);
-	http_client_addr(&r, ri);
+	http_client_addr(&r, ri, trusted);
 
 	for (size_t i = 0; i < http_nroutes; i++) {
 		if (!http_route_exists(&http_routes[i]) || !http_match(http_routes[i].pattern, r.path, &r))

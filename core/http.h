@@ -11,7 +11,8 @@
 #include "auth.h"
 #include "db.h"
 
-#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_PARAMS     4
+#define HTTP_REQUEST_ID_MAX 64
 
 struct mg_connection;
 
@@ -25,7 +26,7 @@ struct http_req {
 	size_t body_len;
 	json_t *json; /* the parsed body of JSON routes */
 	struct auth auth;
-	char request_id[20];
+	char request_id[HTTP_REQUEST_ID_MAX + 1]; /* ours (16 hex digits) or the trusted proxy's */
 	char client_addr[48];
 	int status;      /* set by the reply */
 	int retry_after; /* seconds, sent with 429 and 503 */

@@ -6,7 +6,7 @@
 #include <time.h>
 
 static enum log_level log_min = LOG_INFO;
-static _Thread_local char log_rid[40];
+static _Thread_local char log_rid[72]; /* a request id: up to HTTP_REQUEST_ID_MAX characters */
 
 static const char *const log_names[] = {"debug", "info", "warn", "error"};
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config libcivetweb-dev libpq-dev postgresql-15 postgresql-15-postgis-3
 postgresql-client-15 libjansson-dev libcurl4-openssl-dev libssl-dev libqrencode-dev libmagic-dev
 libcmocka-dev curl libcairo2-dev libpango1.0-dev fonts-dejavu-core fonts-lohit-deva"
-[ "${1:-}" = "--test" ] && PKGS="$PKGS chromium wrk poppler-utils clang-format"
+[ "${1:-}" = "--test" ] && PKGS="$PKGS chromium wrk poppler-utils clang-format nginx openssl"
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=()
