@@ -74,6 +74,7 @@ static const struct config_entry config_table[] = {
     INT(slots_cache_ms, 1000, 0, 60000, "a zone's availability is served from memory this long (0 = never)"),
     INT(db_statement_timeout_ms, 10000, 100, 600000, "statement timeout of server connections"),
     INT(db_connections, 12, 1, 500, "database connections shared by all threads (a few per core)"),
+    INT(db_wait_ms, 2000, 10, 60000, "longest wait for a free database connection; then 503 with Retry-After"),
     INT(worker_in_process, 1, 0, 1, "mitan serve also runs the job worker"),
     INT(worker_poll_ms, 1000, 10, 60000, "how often an idle worker looks for due jobs"),
     STR(sms_url, "", NULL, "SMS gateway URL (driver http)"),

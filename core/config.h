@@ -31,6 +31,7 @@ struct config {
 	long slots_cache_ms; /* how long a zone's availability may be served from memory */
 	long db_statement_timeout_ms;
 	long db_connections; /* the pool shared by all threads */
+	long db_wait_ms;     /* longest wait for a free connection of the pool */
 	/* scheduler and SMS */
 	long worker_in_process; /* `mitan serve` also runs the job worker */
 	long worker_poll_ms;
