@@ -13,6 +13,8 @@ struct config {
 	char *listen;       /* address the HTTP server binds */
 	long port;
 	long threads;
+	long keep_alive_ms;      /* an idle keep-alive connection is closed after this */
+	long request_timeout_ms; /* headers must arrive, and a body may stall, at most this long */
 	char *log_level;
 	char *public_url; /* base of tracking links */
 	char *web_root;   /* static front ends */

@@ -815,13 +815,19 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 
 int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err, size_t errlen)
 {
-	char ports[80], threads[16];
+	char ports[80], threads[16], keep_alive[16], request_timeout[16];
 	struct mg_callbacks callbacks;
 
 	http_routes = routes;
 	http_nroutes = nroutes;
 	snprintf(ports, sizeof ports, "%s:%ld", cfg.listen, cfg.port);
 	snprintf(threads, sizeof threads, "%ld", cfg.threads);
+	snprintf(keep_alive, sizeof keep_alive, "%ld", cfg.keep_alive_ms);
+	snprintf(request_timeout, sizeof request_timeout, "%ld", cfg.request_timeout_ms);
+	/* civetweb gives each open connection a thread of its own until it closes: idle and slow
+	 * clients are bounded by time, so that they cannot hold every thread (docs/SECURITY.md).
+	 * An idle keep-alive connection lasts keep_alive_timeout_ms; a first request's headers must
+	 * be in within request_timeout_ms, which is also the longest silence in a body. */
 	const char *options[] = {
 	    "listening_ports",
 	    ports,
@@ -832,9 +838,9 @@ int http_start(const struct http_route *routes, size_t nroutes, const char *cons
 	    "enable_keep_alive",
 	    "yes",
 	    "keep_alive_timeout_ms",
-	    "15000",
+	    keep_alive,
 	    "request_timeout_ms",
-	    "30000",
+	    request_timeout,
 	    "document_root",
 	    cfg.web_root,
 	    "enable_directory_listing",
