@@ -19,8 +19,13 @@
 #define UPLOAD_MAGIC_BYTES    (64 * 1024) /* what libmagic sees of the start of a file */
 #define UPLOAD_LIFETIME_HOURS 48
 #define UPLOAD_METADATA_MAX   2048
-#define UPLOAD_LOCK_TRIES     40 /* × UPLOAD_LOCK_WAIT_MS: 2 s */
-#define UPLOAD_LOCK_WAIT_MS   50
+#define UPLOAD_CLAIM_TRIES    40 /* × UPLOAD_CLAIM_WAIT_MS: 2 s */
+#define UPLOAD_CLAIM_WAIT_MS  50
+/* A claim's lease: how long a writer that died keeps others out. */
+#define UPLOAD_CLAIM_SECONDS 60
+/* A writer renews its lease before touching the file once less than this is left, so every
+ * write has at least this long in hand (for a slow disk, and clocks of several servers). */
+#define UPLOAD_CLAIM_RENEW_SECONDS 30
 
 /* ---- tus replies ---- */
 
@@ -427,27 +432,117 @@ void upload_head(struct http_req *r)
 	upload_reply(r, 200, h);
 }
 
-/* Serialises PATCH and DELETE of one upload across threads and processes: a session
- * advisory lock on the thread's connection, released before the handler returns. */
-static int upload_lock(const char *id, int lock)
+/* A request's claim on one upload: PATCH and DELETE of an upload are serialised across
+ * threads and server processes by a token in the upload's row with a lease (migration 010),
+ * committed at once, so no database connection is held while the body streams in. */
+struct upload_claim {
+	const char *id;
+	char token[33];
+	int64_t until_us; /* the lease's end, on the clock that wrote it */
+	int held;
+};
+
+static void upload_claim_times(int64_t now_us, char *now, char *until, int64_t *until_us)
 {
-#define UPLOAD_LOCK_CLASS "7315100" /* the advisory lock space of uploads */
-	static const char q_lock[] = "SELECT pg_try_advisory_lock(" UPLOAD_LOCK_CLASS ", hashtext($1)) AS ok";
-	static const char q_unlock[] = "SELECT pg_advisory_unlock(" UPLOAD_LOCK_CLASS ", hashtext($1)) AS ok";
-#undef UPLOAD_LOCK_CLASS
+	*until_us = now_us + UPLOAD_CLAIM_SECONDS * CLOCK_US_PER_S;
+	clock_format(now_us, now, CLOCK_TEXT_LEN);
+	clock_format(*until_us, until, CLOCK_TEXT_LEN);
+}
+
+/* Claims the caller's upload and loads it into u. 0 when claimed; -1 when it replied: 404
+ * or 410 (upload_load), 423 while another request holds the claim, 503 (database). The
+ * connection is given back between tries, so a wait holds nothing others need. */
+static int upload_claim_or_reply(struct http_req *r, struct upload_claim *c, struct upload_row *u)
+{
+	static const char q_claim[] =
+	    "UPDATE upload SET patch_claim = $3, patching_until = $5 "
+	    "WHERE id = $1 AND agent_id = $2 AND (patching_until IS NULL OR patching_until <= $4::timestamptz) "
+	    "RETURNING id";
+	unsigned char raw[16];
+	char now[CLOCK_TEXT_LEN], until[CLOCK_TEXT_LEN];
 	enum db_status st;
-	const char *p[] = {id};
-	/* A request that has just replied may still be releasing the lock (or a cut request
+
+	memset(c, 0, sizeof *c);
+	c->id = r->params[0];
+	if (crypto_random(raw, sizeof raw) != 0) {
+		http_error(r, 500, "internal_error", "no randomness");
+		return -1;
+	}
+	crypto_hex(raw, sizeof raw, c->token);
+	/* A request that has just replied may still be clearing its claim (or a cut request
 	 * still be storing what it received): wait up to 2 s before answering 423. */
 	for (int tries = 0;; tries++) {
-		PGresult *res = db_exec(lock ? q_lock : q_unlock, 1, p, &st);
-		int ok = st == DB_OK && db_col_true(res, 0, "ok");
+		struct db_args a = {0};
+		upload_claim_times(clock_now_us(), now, until, &c->until_us);
+		db_arg_text(&a, c->id);
+		db_arg_ll(&a, r->auth.id);
+		db_arg_text(&a, c->token);
+		db_arg_text(&a, now);
+		db_arg_text(&a, until);
+		PGresult *res = db_exec(q_claim, a.n, a.v, &st);
+		c->held = st == DB_OK && PQntuples(res) == 1;
 		PQclear(res);
-		if (ok || !lock || st != DB_OK || tries >= UPLOAD_LOCK_TRIES)
-			return ok ? 0 : -1;
-		struct timespec ts = {0, UPLOAD_LOCK_WAIT_MS * 1000 * 1000};
+		if (st != DB_OK) {
+			http_error_db(r, st);
+			return -1;
+		}
+		/* Claimed or not, the row says whether the upload is the caller's and alive. */
+		if (upload_load(r, u) != 0)
+			return -1;
+		if (c->held)
+			return 0;
+		if (tries >= UPLOAD_CLAIM_TRIES)
+			break;
+		db_release();
+		struct timespec ts = {0, UPLOAD_CLAIM_WAIT_MS * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+	http_error(r, 423, "upload_busy", "another request is writing this upload; resume from HEAD's Upload-Offset");
+	return -1;
+}
+
+/* 0 when the claim has UPLOAD_CLAIM_RENEW_SECONDS in hand, renewing its lease when less is
+ * left (a slow body); -1 when it cannot be kept: the caller must then leave the file alone,
+ * since another request may have claimed it. A renewal takes a connection only for itself. */
+static int upload_claim_keep(struct upload_claim *c)
+{
+	static const char q_renew[] = "UPDATE upload SET patching_until = $3 WHERE id = $1 AND patch_claim = $2 "
+	                              "RETURNING id";
+	char now[CLOCK_TEXT_LEN], until[CLOCK_TEXT_LEN];
+	int64_t now_us = clock_now_us(), until_us;
+	enum db_status st;
+
+	if (!c->held)
+		return -1;
+	if (c->until_us - now_us > UPLOAD_CLAIM_RENEW_SECONDS * CLOCK_US_PER_S)
+		return 0;
+	upload_claim_times(now_us, now, until, &until_us);
+	const char *p[] = {c->id, c->token, until};
+	PGresult *res = db_exec(q_renew, 3, p, &st);
+	int kept = st == DB_OK && PQntuples(res) == 1;
+	PQclear(res);
+	db_release();
+	if (kept) {
+		c->until_us = until_us;
+		return 0;
+	}
+	if (st == DB_OK)
+		c->held = 0; /* the lease lapsed and another request claimed the upload */
+	log_warn("upload %s: the claim could not be renewed; the request stops writing", c->id);
+	return -1;
+}
+
+/* Clears the claim, if it is still this request's. */
+static void upload_claim_release(struct upload_claim *c)
+{
+	static const char sql[] = "UPDATE upload SET patch_claim = NULL, patching_until = NULL "
+	                          "WHERE id = $1 AND patch_claim = $2";
+	if (!c->held)
+		return;
+	const char *p[] = {c->id, c->token};
+	if (db_run(sql, 2, p) != DB_OK)
+		log_warn("upload %s: the claim could not be cleared; it lapses in %d s", c->id, UPLOAD_CLAIM_SECONDS);
+	c->held = 0;
 }
 
 /* What the finishing pass sees of the plaintext: its digest and its first bytes. */
@@ -578,20 +673,38 @@ out:
 	PQclear(res);
 }
 
+/* Cuts a refused chunk off again, only while the claim is this request's: once it is not,
+ * another request may be writing, and the next docstore_open cuts the chunk off anyway. */
+static void upload_cut_back(struct upload_claim *c, struct docstore_writer *w, long long stored)
+{
+	if (upload_claim_keep(c) != 0)
+		return;
+	if (docstore_truncate(w, stored) != 0)
+		log_error("upload %s: cannot cut a refused chunk off", c->id);
+}
+
+static void upload_reply_interrupted(struct http_req *r)
+{
+	http_error(r, 503, "upload_interrupted",
+	           "the upload could not stay claimed; nothing of this request was kept, resume from HEAD");
+}
+
 void upload_patch(struct http_req *r)
 {
-	static const char q_progress[] =
-	    "UPDATE upload SET \"offset\" = $2, stored = $3, updated_at = $4 WHERE id = $1 AND \"offset\" = $5";
+	static const char q_progress[] = "UPDATE upload SET \"offset\" = $2, stored = $3, updated_at = $4 "
+	                                 "WHERE id = $1 AND \"offset\" = $5 AND patch_claim = $6 RETURNING id";
 	struct upload_row u;
+	struct upload_claim claim = {0};
 	struct docstore_writer w = {.fd = -1};
 	struct crypto_digest *chunk_digest = NULL;
 	unsigned char want[CRYPTO_SHA256_LEN], got_digest[CRYPTO_SHA256_LEN];
 	unsigned char *buf = NULL;
 	long long claimed, content_length, got = 0;
-	int locked = 0, has_checksum = 0;
+	int has_checksum = 0;
 	struct db_args progress = {0};
 	char now[40], offset_text[24];
 	enum db_status st;
+	PGresult *res = NULL;
 	const char *id = r->params[0];
 
 	if (upload_check_version_or_reply(r) != 0)
@@ -627,13 +740,7 @@ void upload_patch(struct http_req *r)
 		http_error(r, 404, "not_found", "no such upload");
 		goto out;
 	}
-	if (upload_lock(id, 1) != 0) {
-		http_error(r, 423, "upload_busy",
-		           "another request is writing this upload; resume from HEAD's Upload-Offset");
-		goto out;
-	}
-	locked = 1;
-	if (upload_load(r, &u) != 0)
+	if (upload_claim_or_reply(r, &claim, &u) != 0)
 		goto out;
 	if (u.complete) {
 		if (claimed == u.length && content_length == 0) {
@@ -658,6 +765,9 @@ void upload_patch(struct http_req *r)
 		http_error(r, 500, "storage_damaged", "the upload's stored bytes are missing; start it again");
 		goto out;
 	}
+	/* The body may take minutes over a slow network, or forever from an attacker: it is
+	 * read holding no database connection (the claim keeps other requests off the file). */
+	db_release();
 	buf = xmalloc(UPLOAD_READ_CHUNK);
 	if (has_checksum)
 		chunk_digest = crypto_sha256_begin();
@@ -666,10 +776,14 @@ void upload_patch(struct http_req *r)
 		int n = http_read(r, buf, (size_t)want_n);
 		if (n <= 0)
 			break; /* the connection was lost: keep what came (unless checksummed) */
+		if (upload_claim_keep(&claim) != 0) {
+			upload_reply_interrupted(r);
+			goto out;
+		}
 		if (chunk_digest)
 			crypto_sha256_update(chunk_digest, buf, (size_t)n);
 		if (docstore_write(&w, buf, (size_t)n) != 0) {
-			docstore_truncate(&w, u.stored);
+			upload_cut_back(&claim, &w, u.stored);
 			http_error(r, 507, "storage_full",
 			           "the bytes could not be stored; nothing of this request was kept");
 			goto out;
@@ -681,8 +795,7 @@ void upload_patch(struct http_req *r)
 		chunk_digest = NULL;
 		if (got < content_length || !crypto_equal(got_digest, want, sizeof want)) {
 			/* A checksummed chunk is kept whole or not at all. */
-			if (docstore_truncate(&w, u.stored) != 0)
-				log_error("upload %s: cannot cut a refused chunk off", id);
+			upload_cut_back(&claim, &w, u.stored);
 			if (got < content_length)
 				http_error(r, 400, "incomplete", "the request ended early; nothing of it was kept");
 			else
@@ -692,8 +805,12 @@ void upload_patch(struct http_req *r)
 		}
 	}
 	if (got > 0) {
+		if (upload_claim_keep(&claim) != 0) {
+			upload_reply_interrupted(r);
+			goto out;
+		}
 		if (docstore_commit(&w) != 0) {
-			docstore_truncate(&w, u.stored);
+			upload_cut_back(&claim, &w, u.stored);
 			http_error(r, 507, "storage_full",
 			           "the bytes could not be stored; nothing of this request was kept");
 			goto out;
@@ -704,10 +821,15 @@ void upload_patch(struct http_req *r)
 		db_arg_ll(&progress, w.stored);
 		db_arg_text(&progress, now);
 		db_arg_ll(&progress, u.offset);
-		st = db_run(q_progress, progress.n, progress.v);
+		db_arg_text(&progress, claim.token);
+		res = db_exec(q_progress, progress.n, progress.v, &st);
 		if (st != DB_OK) {
 			/* Not acknowledged: the bytes beyond u.stored are cut off on the next PATCH. */
 			http_error_db(r, st);
+			goto out;
+		}
+		if (PQntuples(res) != 1) {
+			upload_reply_interrupted(r);
 			goto out;
 		}
 		u.offset = w.offset;
@@ -720,6 +842,8 @@ void upload_patch(struct http_req *r)
 		goto out;
 	}
 	if (u.offset == u.length) {
+		/* upload_finish reads the whole file back before it needs the database again. */
+		db_release();
 		upload_finish(r, id, &u);
 		goto out;
 	}
@@ -731,26 +855,21 @@ out:
 	docstore_close(&w);
 	crypto_sha256_free(chunk_digest);
 	free(buf);
-	if (locked)
-		upload_lock(id, 0);
+	PQclear(res);
+	upload_claim_release(&claim);
 }
 
 void upload_delete(struct http_req *r)
 {
 	struct upload_row u;
-	int locked = 0;
+	struct upload_claim claim = {0};
 	if (upload_check_version_or_reply(r) != 0)
 		return;
 	if (!docstore_id_ok(r->params[0])) {
 		http_error(r, 404, "not_found", "no such upload");
 		return;
 	}
-	if (upload_lock(r->params[0], 1) != 0) {
-		http_error(r, 423, "upload_busy", "another request is writing this upload");
-		return;
-	}
-	locked = 1;
-	if (upload_load(r, &u) != 0)
+	if (upload_claim_or_reply(r, &claim, &u) != 0)
 		goto out;
 	if (u.complete) {
 		http_error(r, 409, "upload_complete", "this upload is a recorded document and cannot be terminated");
@@ -759,8 +878,7 @@ void upload_delete(struct http_req *r)
 	upload_discard(r->params[0]);
 	upload_reply(r, 204, NULL);
 out:
-	if (locked)
-		upload_lock(r->params[0], 0);
+	upload_claim_release(&claim);
 }
 
 /* ---- expiry ---- */
@@ -770,51 +888,62 @@ out:
 
 /* Removes one expired upload, the file before the row: a crash between leaves an expired row
  * without a file, which every request answers with 410 and the next run removes (a missing
- * file is no error); the other way round would leave a file no row names. Under the upload's
- * lock, so a PATCH that began before the expiry finishes first (and may make it a document,
- * which is then kept). 1 removed, 0 skipped, -1 database failure. */
+ * file is no error); the other way round would leave a file no row names. Under a claim of its
+ * own, so a PATCH that began before the expiry finishes first (and may make it a document,
+ * which is then kept), and a crash between leaves a claim that lapses with its lease. 1
+ * removed, 0 skipped, -1 database failure. */
 static int upload_expire_one(const char *id, const char *now)
 {
-	static const char q_due[] =
-	    "SELECT 1 FROM upload u WHERE u.id = $1 AND u.status = 'open' AND u.expires_at <= $2::timestamptz "
-	    "   AND NOT EXISTS (SELECT 1 FROM document d WHERE d.storage_key = u.id)";
+	/* The cleanup claims the row like a PATCH does: one whose claim is live is being
+	 * written (it began before the expiry) and waits for the next run; a PATCH that comes
+	 * after the expiry is refused (410) before it writes. */
+	static const char q_claim[] =
+	    "UPDATE upload u SET patch_claim = $3, patching_until = $4 "
+	    " WHERE u.id = $1 AND u.status = 'open' AND u.expires_at <= $2::timestamptz "
+	    "   AND (u.patching_until IS NULL OR u.patching_until <= $2::timestamptz) "
+	    "   AND NOT EXISTS (SELECT 1 FROM document d WHERE d.storage_key = u.id) RETURNING u.id";
+	static const char q_unclaim[] = "UPDATE upload SET patch_claim = NULL, patching_until = NULL "
+	                                "WHERE id = $1 AND patch_claim = $2";
 	static const char q_forget[] =
-	    "WITH u AS (DELETE FROM upload u WHERE u.id = $1 AND u.status = 'open' AND u.expires_at <= $2::timestamptz "
+	    "WITH u AS (DELETE FROM upload u WHERE u.id = $1 AND u.patch_claim = $3 "
 	    "           RETURNING u.id, u.district_id, u.booking_id, u.agent_id, u.document_code, u.length, "
-	    "u.\"offset\", "
-	    "                     u.expires_at) "
+	    "                     u.\"offset\", u.expires_at) "
 	    "SELECT audit_write(u.district_id, $2::timestamptz, 'system', NULL, 'upload.expired', 'upload', u.id, "
 	    "                   jsonb_build_object('booking', b.reference, 'agent', u.agent_id, 'code', "
 	    "u.document_code, "
 	    "                                      'length', u.length, 'offset', u.\"offset\", 'expired_at', "
 	    "u.expires_at)) "
 	    "FROM u JOIN booking b ON b.id = u.booking_id";
-	const char *p[] = {id, now};
+	unsigned char raw[16];
+	char token[33], now_text[CLOCK_TEXT_LEN], until[CLOCK_TEXT_LEN];
+	int64_t now_us, until_us;
 	enum db_status st;
 	int rc = 0;
 
-	if (upload_lock(id, 1) != 0)
-		return 0; /* being written: the next run */
-	PGresult *res = db_exec(q_due, 2, p, &st);
-	if (st != DB_OK) {
-		rc = -1;
-		goto out;
-	}
-	if (PQntuples(res) != 1)
-		goto out; /* finished, terminated or removed by another worker meanwhile */
+	if (clock_parse_rfc3339(now, &now_us) != 0 || crypto_random(raw, sizeof raw) != 0)
+		return -1;
+	crypto_hex(raw, sizeof raw, token);
+	upload_claim_times(now_us, now_text, until, &until_us);
+	const char *cp[] = {id, now, token, until};
+	PGresult *res = db_exec(q_claim, 4, cp, &st);
+	int claimed = st == DB_OK && PQntuples(res) == 1;
+	PQclear(res);
+	if (st != DB_OK)
+		return -1;
+	if (!claimed)
+		return 0; /* being written, finished, terminated or removed meanwhile: not now */
+	const char *fp[] = {id, now, token};
 	if (docstore_remove(id) != 0) {
 		log_error("upload %s expired but its file cannot be removed; kept for the next run", id);
-		goto out;
+		const char *up[] = {id, token};
+		db_run(q_unclaim, 2, up);
+		return 0;
 	}
-	st = db_run(q_forget, 2, p);
-	if (st != DB_OK) {
+	st = db_run(q_forget, 3, fp);
+	if (st != DB_OK)
 		rc = -1;
-		goto out;
-	}
-	rc = 1;
-out:
-	PQclear(res);
-	upload_lock(id, 0);
+	else
+		rc = 1;
 	return rc;
 }
 

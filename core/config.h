@@ -13,6 +13,8 @@ struct config {
 	char *listen;       /* address the HTTP server binds */
 	long port;
 	long threads;
+	long keep_alive_ms;      /* an idle keep-alive connection is closed after this */
+	long request_timeout_ms; /* headers must arrive, and a body may stall, at most this long */
 	char *log_level;
 	char *public_url;    /* base of tracking links */
 	char *web_root;      /* static front ends */
@@ -32,6 +34,7 @@ struct config {
 	long slots_cache_ms; /* how long a zone's availability may be served from memory */
 	long db_statement_timeout_ms;
 	long db_connections; /* the pool shared by all threads */
+	long db_wait_ms;     /* longest wait for a free connection of the pool */
 	/* scheduler and SMS */
 	long worker_in_process; /* `mitan serve` also runs the job worker */
 	long worker_poll_ms;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "log.h"
@@ -22,7 +23,7 @@ struct db_conn {
 static struct db_conn *db_pool;
 static int db_pool_size;
 static pthread_mutex_t db_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t db_pool_free = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t db_pool_free; /* on CLOCK_MONOTONIC, made by db_init */
 static char *db_conninfo;
 static pthread_t db_owner; /* the thread that called db_init: it closes the pool */
 
@@ -30,12 +31,25 @@ static _Thread_local struct db_conn *db_mine;
 static _Thread_local char db_sqlstate[6];
 static _Thread_local char db_constraint[64];
 
+/* The caller's connection, taking a free one from the pool; NULL when none came free
+ * within cfg.db_wait_ms (or there is no pool): the statement then fails as DB_DOWN, a 503
+ * with Retry-After, rather than the request hanging behind requests that hold connections. */
 static struct db_conn *db_self(void)
 {
+	struct timespec until;
+	int waited = 0;
+
 	if (db_mine)
 		return db_mine;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += cfg.db_wait_ms / 1000;
+	until.tv_nsec += (cfg.db_wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&db_pool_lock);
-	for (;;) {
+	while (db_pool_size > 0) {
 		for (int i = 0; i < db_pool_size; i++) {
 			if (!db_pool[i].in_use) {
 				db_pool[i].in_use = 1;
@@ -43,11 +57,15 @@ static struct db_conn *db_self(void)
 				break;
 			}
 		}
-		if (db_mine)
+		if (db_mine || waited)
 			break;
-		pthread_cond_wait(&db_pool_free, &db_pool_lock);
+		/* ETIMEDOUT: one last look, in case a connection came free as the wait ended. */
+		waited = pthread_cond_timedwait(&db_pool_free, &db_pool_lock, &until) != 0;
 	}
 	pthread_mutex_unlock(&db_pool_lock);
+	if (!db_mine)
+		log_warn("db: no connection came free within %ld ms (db_connections = %ld)", cfg.db_wait_ms,
+		         cfg.db_connections);
 	return db_mine;
 }
 
@@ -103,6 +121,13 @@ int db_init(char *err, size_t errlen)
 		db_pool_size = (int)cfg.db_connections;
 		db_pool = xcalloc((size_t)db_pool_size, sizeof *db_pool);
 		db_owner = pthread_self();
+		/* Waits are measured on the monotonic clock: setting the wall clock neither cuts
+		 * them short nor stretches them. */
+		pthread_condattr_t attr;
+		pthread_condattr_init(&attr);
+		pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		pthread_cond_init(&db_pool_free, &attr);
+		pthread_condattr_destroy(&attr);
 	}
 	if (db_conninfo_read(line, sizeof line, err, errlen) != 0)
 		return -1;
@@ -123,6 +148,7 @@ void db_shutdown(void)
 	free(db_pool);
 	db_pool = NULL;
 	db_pool_size = 0;
+	pthread_cond_destroy(&db_pool_free);
 	free(db_conninfo);
 	db_conninfo = NULL;
 }
@@ -225,7 +251,7 @@ PGresult *db_exec(const char *sql, int nparams, const char *const *params, enum 
 
 	*status = DB_DOWN;
 	db_sqlstate[0] = db_constraint[0] = '\0';
-	if (!db_connect(t))
+	if (!t || !db_connect(t))
 		return NULL;
 	if (db_prepare(t, sql, nparams, name, sizeof name, status) != 0)
 		return NULL;
@@ -255,7 +281,7 @@ enum db_status db_script(const char *script)
 {
 	struct db_conn *t = db_self();
 	enum db_status st = DB_DOWN;
-	if (!db_connect(t))
+	if (!t || !db_connect(t))
 		return st;
 	/* Simple-query protocol: the only way to run a file of many statements. The text is
 	 * one of our own migration or seed files, never request data. */

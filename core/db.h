@@ -1,7 +1,8 @@
 /* db: the one way to PostgreSQL. A bounded pool of connections (cfg.db_connections), made
  * lazily and reset when broken: a thread holds one from its first statement until
- * db_release(). Every statement is parameterised ($n) and prepared once per connection,
- * keyed by the address of its static SQL text. */
+ * db_release(). A thread that finds none free waits at most cfg.db_wait_ms; its statement
+ * then fails with DB_DOWN (a 503 with Retry-After). Every statement is parameterised ($n) and prepared once per
+ * connection, keyed by the address of its static SQL text. */
 #ifndef MITAN_DB_H
 #define MITAN_DB_H
 
@@ -15,7 +16,7 @@ enum db_status {
 	DB_CONSTRAINT, /* 23xxx other than 23505: a rule of the data refused the change */
 	DB_BAD_INPUT,  /* 22xxx: a value the database could not take */
 	DB_RETRY,      /* 40001, 40P01: serialization failure or deadlock; try again */
-	DB_DOWN,       /* no connection */
+	DB_DOWN,       /* no connection, or none of the pool came free in time */
 	DB_FAILED,     /* anything else: a bug or an operational fault */
 };
 

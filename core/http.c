@@ -15,6 +15,10 @@
 #include "util.h"
 
 static struct mg_context *http_ctx;
+/* "timeout=N": how long the server keeps an idle connection open (keep_alive_ms, whole
+ * seconds). Clients that read it (Node's fetch, curl) stop reusing a connection before the
+ * server closes it, instead of sending a request into a connection that is closing. */
+static char http_keep_alive[32];
 static const struct http_route *http_routes;
 static size_t http_nroutes;
 
@@ -59,6 +63,7 @@ void http_reply_start(struct http_req *r, int status, const char *content_type, 
 	mg_response_header_add(r->conn, "Content-Security-Policy", HTTP_CSP, -1);
 	mg_response_header_add(r->conn, "Permissions-Policy", HTTP_PERMISSIONS, -1);
 	mg_response_header_add(r->conn, "Referrer-Policy", HTTP_REFERRER, -1);
+	mg_response_header_add(r->conn, "Keep-Alive", http_keep_alive, -1);
 	for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
 		mg_response_header_add(r->conn, headers[i], headers[i + 1], -1);
 	mg_response_header_send(r->conn);
@@ -848,13 +853,20 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 
 int http_start(const struct http_route *routes, size_t nroutes, const char *const *prefixes, char *err, size_t errlen)
 {
-	char ports[80], threads[16];
+	char ports[80], threads[16], keep_alive[16], request_timeout[16];
 	struct mg_callbacks callbacks;
 
 	http_routes = routes;
 	http_nroutes = nroutes;
 	snprintf(ports, sizeof ports, "%s:%ld", cfg.listen, cfg.port);
 	snprintf(threads, sizeof threads, "%ld", cfg.threads);
+	snprintf(keep_alive, sizeof keep_alive, "%ld", cfg.keep_alive_ms);
+	snprintf(request_timeout, sizeof request_timeout, "%ld", cfg.request_timeout_ms);
+	snprintf(http_keep_alive, sizeof http_keep_alive, "timeout=%ld", cfg.keep_alive_ms / 1000);
+	/* civetweb gives each open connection a thread of its own until it closes: idle and slow
+	 * clients are bounded by time, so that they cannot hold every thread (docs/SECURITY.md).
+	 * An idle keep-alive connection lasts keep_alive_timeout_ms; a first request's headers must
+	 * be in within request_timeout_ms, which is also the longest silence in a body. */
 	const char *options[] = {
 	    "listening_ports",
 	    ports,
@@ -865,9 +877,9 @@ int http_start(const struct http_route *routes, size_t nroutes, const char *cons
 	    "enable_keep_alive",
 	    "yes",
 	    "keep_alive_timeout_ms",
-	    "15000",
+	    keep_alive,
 	    "request_timeout_ms",
-	    "30000",
+	    request_timeout,
 	    "document_root",
 	    cfg.web_root,
 	    "enable_directory_listing",
