@@ -63,12 +63,7 @@ struct agent_status_input {
 /* A status the agent may set: the target of one of the agent's steps. */
 static int agent_status_ok(const char *s)
 {
-	size_t n;
-	const struct booking_transition *t = booking_transitions(&n);
-	for (size_t i = 0; i < n; i++)
-		if (t[i].kind == BOOKING_AGENT_STEP && strcmp(t[i].to, s) == 0)
-			return 1;
-	return 0;
+	return booking_transition_target(BOOKING_AGENT_STEP, s);
 }
 
 static int agent_code_ok(const char *s)

@@ -170,14 +170,10 @@ static int booking_check_rfc3339(const char *s)
 	return clock_parse_rfc3339(s, &us) == 0;
 }
 
-/* The statuses the office sets after the visit. */
+/* The statuses the office sets after the visit: the targets of its steps. */
 static int booking_office_status_ok(const char *s)
 {
-	static const char *const statuses[] = {"submitted", "certificate_ready", "delivered", "rejected"};
-	for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++)
-		if (strcmp(s, statuses[i]) == 0)
-			return 1;
-	return 0;
+	return booking_transition_target(BOOKING_OFFICE_STEP, s);
 }
 
 #define BOOKING_START_FORMAT "must be an RFC 3339 timestamp, a window start from /api/v1/slots"
@@ -412,7 +408,7 @@ static enum db_status booking_create_tx(struct http_req *r, const struct booking
 		goto out;
 	}
 	tracking_token(reference, token, tracking_hash);
-	snprintf(url, sizeof url, "%s/t/%s", cfg.public_url, token);
+	tracking_url(reference, url, sizeof url);
 	db_arg_text(&a, ctx->district_id);
 	db_arg_text(&a, reference);
 	db_arg_text(&a, tracking_hash);

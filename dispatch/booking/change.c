@@ -93,6 +93,14 @@ const struct booking_transition *booking_transition_find(enum booking_change_kin
 	return matches == 1 ? found : NULL;
 }
 
+int booking_transition_target(enum booking_change_kind kind, const char *to)
+{
+	for (size_t i = 0; i < sizeof booking_table / sizeof booking_table[0]; i++)
+		if (booking_table[i].kind == kind && strcmp(booking_table[i].to, to) == 0)
+			return 1;
+	return 0;
+}
+
 int booking_transition_allows(const struct booking_transition *t, int role)
 {
 	return t && role && (t->roles & role) == role;

@@ -56,6 +56,8 @@ struct booking_transition {
  * kind's row from that state, when it has one target); NULL when the change is refused. */
 const struct booking_transition *booking_transition_find(enum booking_change_kind kind, const char *from,
                                                          const char *to);
+/* 1 when some change of this kind leads to `to` (the statuses an API may ask for). */
+int booking_transition_target(enum booking_change_kind kind, const char *to);
 /* 1 when `role` (an enum auth_role bit, or BOOKING_BY_SYSTEM) may make the change. */
 int booking_transition_allows(const struct booking_transition *t, int role);
 /* The table itself, for tests and docs. */

@@ -312,13 +312,14 @@ void office_unplaced(struct http_req *r)
 	    "WHERE b.needs_attention IS NOT NULL AND b.status IN ('booked', 'assigned') "
 	    "  AND ($1::int = 0 OR b.district_id = $1::int) "
 	    "  AND ($2::date IS NULL OR (b.window_start AT TIME ZONE d.time_zone)::date = $2::date)";
-	char actor[24], district[24], day[16];
+	struct db_args a = {0};
+	char day[16];
 	int has_day = http_query(r, "date", day, sizeof day);
 	if (has_day && (has_day < 0 || !clock_date_valid(day))) {
 		http_error_field(r, "date", "must be YYYY-MM-DD");
 		return;
 	}
-	office_ids(r, actor, district);
-	const char *p[] = {district, has_day ? day : NULL};
-	http_reply_query(r, sql, 2, p);
+	db_arg_ll(&a, r->auth.district_id);
+	db_arg_text(&a, has_day ? day : NULL);
+	http_reply_query(r, sql, a.n, a.v);
 }

@@ -4,13 +4,7 @@
 
 #include "db.h"
 
-void office_ids(const struct http_req *r, char actor[24], char district[24])
-{
-	snprintf(actor, 24, "%lld", r->auth.id);
-	snprintf(district, 24, "%lld", r->auth.district_id);
-}
-
-PGresult *office_agent_find(struct http_req *r, int lock, enum db_status *st)
+static PGresult *office_agent_find(struct http_req *r, int lock, enum db_status *st)
 {
 #define OFFICE_AGENT_FIND                                                                                              \
 	"SELECT a.id, a.district_id, z.code AS zone FROM agent a JOIN zone z ON z.id = a.zone_id "                     \
@@ -41,7 +35,7 @@ int office_agent_lock_or_reply(struct http_req *r, PGresult **agent)
 	return 0;
 }
 
-PGresult *office_zone_find(struct http_req *r, const char *code, enum db_status *st)
+static PGresult *office_zone_find(struct http_req *r, const char *code, enum db_status *st)
 {
 	static const char sql[] =
 	    "SELECT id, district_id FROM zone WHERE code = $1 AND ($2::int = 0 OR district_id = $2::int)";

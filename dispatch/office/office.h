@@ -21,20 +21,13 @@ void office_plan_run(struct http_req *r);          /* POST /api/v1/admin/plans {
 void office_plan_get(struct http_req *r);          /* GET /api/v1/admin/plans?date=&zone= */
 
 /* Shared by the office's files. */
-/* The caller's id and district ("0": every district) as text parameters. */
-void office_ids(const struct http_req *r, char actor[24], char district[24]);
-/* The agent with code r->params[0] in the caller's district: columns id, district_id, zone
- * (its zone's code); FOR UPDATE when lock. */
-PGresult *office_agent_find(struct http_req *r, int lock, enum db_status *st);
 /* Begins the transaction and locks the agent with code r->params[0] in the caller's
- * district into *agent (as office_agent_find). 0 on success; -1 when it replied (database
- * error, or 404). The caller PQclear()s *agent on both paths. */
+ * district into *agent (columns id, district_id, zone: its zone's code). 0 on success; -1
+ * when it replied (database error, or 404). The caller PQclear()s *agent on both paths. */
 int office_agent_lock_or_reply(struct http_req *r, PGresult **agent);
-/* The zone with this code in the caller's district: columns id, district_id. */
-PGresult *office_zone_find(struct http_req *r, const char *code, enum db_status *st);
-/* office_zone_find into *zone; 0 on success, -1 when it replied: a database error, or no such
- * zone — 404 when the zone is the request's object (field NULL), else 400 on the body member
- * `field` that named it. The caller PQclear()s *zone on both paths. */
+/* The zone with this code in the caller's district into *zone (columns id, district_id); 0 on success, -1 when it
+ * replied: a database error, or no such zone — 404 when the zone is the request's object (field NULL), else 400 on the
+ * body member `field` that named it. The caller PQclear()s *zone on both paths. */
 int office_zone_find_or_reply(struct http_req *r, const char *code, const char *field, PGresult **zone);
 
 /* A row of a jv_field table for a member the table lets through unchecked (a list, a

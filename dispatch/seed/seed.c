@@ -391,7 +391,7 @@ static int seed_demo_history(const char *sql_dir)
 		return -1;
 	for (int i = 0; i < PQntuples(res) && st == DB_OK; i++) {
 		tracking_token(db_get(res, i, 1), token, hash);
-		snprintf(url, sizeof url, "%s/t/%s", cfg.public_url, token);
+		tracking_url(db_get(res, i, 1), url, sizeof url);
 		const char *p[] = {db_get(res, i, 0), hash, url};
 		st = db_run(q_track, 3, p);
 	}
