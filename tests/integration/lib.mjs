@@ -8,6 +8,17 @@ import http from 'node:http';
 export const BASE = process.env.MITAN_URL || 'http://127.0.0.1:8080';
 export const DATA = process.env.MITAN_DATA || './var';
 
+// Every fetch of the tests on a connection of its own. The tests block the event loop in
+// psql (execFileSync); a kept-alive socket the server closed meanwhile (keep_alive_ms) would be
+// picked before its close is seen, and the request fail with "fetch failed". Browsers retry on
+// such a socket; fetch does not, so the tests do not reuse one.
+const fetchReusing = globalThis.fetch;
+globalThis.fetch = (url, init = {}) => {
+  const headers = new Headers(init.headers);
+  if (!headers.has('connection')) headers.set('connection', 'close');
+  return fetchReusing(url, { ...init, headers });
+};
+
 // One request. Returns { status, headers, json, text }.
 export async function api(method, path, { token, body, headers = {}, raw } = {}) {
   const h = { ...headers };
